@@ -1,0 +1,3 @@
+//! Filesystem operations behind the `filesystem.Filesystem` service and `/files`.
+
+pub(crate) mod watch;

@@ -1,0 +1,4 @@
+//! PLACEHOLDER — being written.
+
+#[derive(Debug, Default)]
+pub(crate) struct WatcherRegistry {}

@@ -1,0 +1,3 @@
+//! PLACEHOLDER — being written.
+pub(crate) async fn download() {}
+pub(crate) async fn upload() {}

@@ -1,0 +1,10 @@
+//! Every system call envd makes beyond std's portable surface lives here.
+//!
+//! Code above this module is testable without privileges: it deals in
+//! identities, paths and byte streams, and asks `sys` to act on the kernel.
+
+pub(crate) mod init;
+pub(crate) mod pty;
+pub(crate) mod spawn;
+pub(crate) mod stats;
+pub(crate) mod users;
