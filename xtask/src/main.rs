@@ -1,18 +1,26 @@
 //! Repository tasks, run with `cargo xtask <task>`.
 //!
-//! Kept dependency-light on purpose: it is built before anything else in CI.
+//! `ci` is what `.ci/run` and the README's test command run; `codegen`
+//! regenerates committed protobuf code; `bench` runs the benchmarks; `tidy`
+//! checks architecture rules (also run as a test).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod ci;
 mod codegen;
+mod tidy;
 
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
-    let task = std::env::args().nth(1).unwrap_or_default();
-    match task.as_str() {
-        "codegen" => codegen::generate(&codegen::generated_dir(&repo_root())),
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = repo_root();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&root),
+        Some("codegen") => codegen::generate(&codegen::generated_dir(&root)),
+        Some("bench") => ci::bench(&root, args.iter().any(|a| a == "--quick")),
+        Some("tidy") => tidy::check(&root),
         _ => {
-            eprintln!("usage: cargo xtask <codegen>");
+            eprintln!("usage: cargo xtask <ci | codegen | bench [--quick] | tidy>");
             std::process::exit(2)
         }
     }

@@ -9,6 +9,7 @@ mod init;
 mod status;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::state::SharedState;
@@ -19,5 +20,6 @@ pub(crate) fn router() -> Router<SharedState> {
         .route("/metrics", get(status::metrics))
         .route("/envs", get(status::envs))
         .route("/init", post(init::init))
-        .route("/files", get(files::download).post(files::upload))
+        // Uploads stream to disk and may be of any size.
+        .route("/files", get(files::download).post(files::upload).layer(DefaultBodyLimit::disable()))
 }

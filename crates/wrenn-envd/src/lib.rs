@@ -15,6 +15,7 @@ pub mod init;
 pub mod server;
 
 mod auth;
+mod error_chain;
 mod fs;
 mod http;
 mod paths;

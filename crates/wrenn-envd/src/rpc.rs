@@ -44,10 +44,10 @@ pub(crate) fn requested_user(ctx: &RequestContext) -> Result<Option<String>, Con
 /// The identity a request acts as.
 pub(crate) fn identity(state: &SharedState, ctx: &RequestContext) -> Result<Identity, ConnectError> {
     let requested = requested_user(ctx)?;
-    state.identity(requested.as_deref()).map_err(user_error)
+    state.identity(requested.as_deref()).map_err(|err| user_error(&err))
 }
 
-pub(crate) fn user_error(err: UserError) -> ConnectError {
+pub(crate) fn user_error(err: &UserError) -> ConnectError {
     let code = match err {
         UserError::Unknown { .. } | UserError::InvalidName { .. } => ErrorCode::Unauthenticated,
         UserError::CannotSwitch { .. } => ErrorCode::PermissionDenied,

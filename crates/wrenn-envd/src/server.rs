@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::serve::ListenerExt;
 
 use crate::config::Config;
 use crate::state::{AppState, SharedState};
@@ -39,7 +40,12 @@ impl Envd {
     /// Serves until `shutdown` completes, then drains for a bounded time.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, app(&self.state)).with_graceful_shutdown(async move {
+        // Events are small writes on long-lived responses: without
+        // TCP_NODELAY each one can wait 40 ms for a delayed ACK.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let server = axum::serve(listener, app(&self.state)).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(());
         });

@@ -76,10 +76,10 @@ impl AppState {
         let mut identity = Identity::lookup(&name)?;
         // In development mode the invoking user's home is replaced by --root,
         // so tests never touch a real home directory.
-        if let Some(root) = &self.config.home_override {
-            if identity.uid == Identity::current().uid {
-                identity.home = root.clone();
-            }
+        if let Some(root) = &self.config.home_override
+            && identity.uid == Identity::current().uid
+        {
+            identity.home = root.clone();
         }
         Ok(identity)
     }

@@ -6,6 +6,7 @@
 //! this crate is written by hand except this module tree.
 
 #[allow(clippy::all, unreachable_pub, missing_debug_implementations, rust_2018_idioms, unused_lifetimes)]
+#[rustfmt::skip]
 #[path = "generated/_include.rs"]
 mod generated;
 

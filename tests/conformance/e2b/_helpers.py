@@ -65,7 +65,7 @@ class PtyReader:
         with self._lock:
             return self._buf.decode("utf-8", errors="replace")
 
-    def wait_for(self, pattern: str, timeout: float = 10.0) -> re.Match:
+    def wait_for(self, pattern: str, timeout: float = 5.0) -> re.Match:
         rx = re.compile(pattern)
         try:
             return wait_until(lambda: rx.search(self.text), timeout=timeout, what=pattern)
@@ -80,7 +80,7 @@ class PtyReader:
         return not self._thread.is_alive()
 
 
-def poll_events(handle, until: Callable[[List], bool], timeout: float = 5.0) -> List:
+def poll_events(handle, until: Callable[[List], bool], timeout: float = 3.0) -> List:
     """Accumulate watcher events (GetWatcherEvents polling) until `until(events)`."""
     events: List = []
     deadline = time.monotonic() + timeout

@@ -114,7 +114,8 @@ def envd(tmp_path_factory) -> EnvdProcess:
     # (`bash -l`) do not source the invoking user's dotfiles (pyenv/conda init
     # etc. would make every command slow and can leave stale locks behind
     # when a test kills a shell during startup).
-    env = dict(os.environ, HOME=str(root))
+    # WRENN_CONFORMANCE_ENVD_ONLY must not leak into processes envd starts.
+    env = dict(os.environ, HOME=str(root), WRENN_CONFORMANCE_ENVD_ONLY="leak")
     proc = subprocess.Popen(
         [bin_path, "--dev", "--port", str(ENVD_PORT), "--root", str(root)],
         stdin=subprocess.DEVNULL,

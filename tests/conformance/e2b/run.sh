@@ -49,5 +49,13 @@ export E2B_DEBUG=true
 unset E2B_SANDBOX_URL E2B_API_URL E2B_DOMAIN E2B_API_KEY E2B_ACCESS_TOKEN
 export PYTHONDONTWRITEBYTECODE=1
 
-cd "$HERE"
-exec "$VENV/bin/python" -m pytest "$HERE" "$@"
+# Run the whole suite unless test paths / node ids were given (relative to
+# the caller's working directory).
+targets=("$HERE")
+for arg in "$@"; do
+    if [[ "$arg" != -* && -e "${arg%%::*}" ]]; then
+        targets=()
+        break
+    fi
+done
+exec "$VENV/bin/python" -m pytest -c "$HERE/pytest.ini" --rootdir "$HERE" "${targets[@]}" "$@"

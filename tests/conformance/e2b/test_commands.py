@@ -6,7 +6,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from e2b import CommandExitException, NotFoundException, TimeoutException
+from e2b import (
+    CommandExitException,
+    InvalidArgumentException,
+    NotFoundException,
+    TimeoutException,
+)
 
 from _helpers import wait_until
 
@@ -54,6 +59,21 @@ def test_envs_are_passed(sandbox):
         envs={"WRENN_A": "alpha", "WRENN_B": "two words"},
     )
     assert r.stdout == "alpha|two words"
+
+
+def test_process_environment(sandbox, envd):
+    # Like E2B's envd: a clean environment with PATH, HOME, USER and LOGNAME
+    # (HOME is the default user's home, i.e. --root in dev mode); envd's own
+    # environment is not inherited.
+    r = sandbox.commands.run(
+        'printf "%s|%s|%s|%s|%s" "$HOME" "$USER" "$LOGNAME" '
+        '"${WRENN_CONFORMANCE_ENVD_ONLY-unset}" "$(command -v ls)"'
+    )
+    home, user, logname, leaked, ls_path = r.stdout.split("|")
+    assert home == str(envd.root)
+    assert user == logname == "root"
+    assert leaked == "unset"
+    assert ls_path.endswith("/ls")
 
 
 def test_default_cwd_is_root(sandbox, envd):
@@ -113,6 +133,31 @@ def test_timeout_raises_timeout_exception(sandbox):
     with pytest.raises(TimeoutException):
         sandbox.commands.run("sleep 3", timeout=1)
     assert time.monotonic() - t0 < 2.9
+
+
+def test_timeout_kills_the_process(sandbox, work):
+    # E2B's envd starts the process under a context bounded by the request's
+    # Connect-Timeout-Ms (the SDK's `timeout`): when it expires the command is
+    # killed, not merely disconnected.
+    pidfile = work.p("pid")
+    h = sandbox.commands.run(
+        f"echo $$ > {pidfile}; exec sleep 10", background=True, timeout=1
+    )
+    wait_until(lambda: os.path.exists(pidfile) and open(pidfile).read().strip())
+    pid = int(open(pidfile).read())
+    assert pid == h.pid
+    with pytest.raises(TimeoutException):
+        h.wait()
+    wait_until(
+        lambda: not os.path.exists(f"/proc/{pid}"),
+        timeout=3,
+        what="command to be killed after its timeout expired",
+    )
+
+
+def test_cwd_missing_raises_invalid_argument(sandbox, work):
+    with pytest.raises(InvalidArgumentException):
+        sandbox.commands.run("true", cwd=work.p("no-such-dir"))
 
 
 def test_concurrent_commands(sandbox):

@@ -59,10 +59,10 @@ fn apply(state: &SharedState, headers: &HeaderMap, body: &[u8]) -> Result<(), Ht
         Some(value) => Some(parse_timestamp(value)?),
         None => None,
     };
-    if let (Some(ts), Some(last)) = (timestamp, state.defaults().last_init) {
-        if ts <= last {
-            return Ok(());
-        }
+    if let (Some(ts), Some(last)) = (timestamp, state.defaults().last_init)
+        && ts <= last
+    {
+        return Ok(());
     }
 
     let default_user = match request.default_user.as_deref().filter(|u| !u.is_empty()) {
@@ -79,16 +79,16 @@ fn apply(state: &SharedState, headers: &HeaderMap, body: &[u8]) -> Result<(), Ht
         }
         None => None,
     };
-    if let Some(env_vars) = &request.env_vars {
-        if let Some(bad) = env_vars.keys().find(|k| k.is_empty() || k.contains(['=', '\0'])) {
-            return Err(HttpError::new(StatusCode::BAD_REQUEST, format!("invalid env var name {bad:?}")));
-        }
+    if let Some(env_vars) = &request.env_vars
+        && let Some(bad) = env_vars.keys().find(|k| k.is_empty() || k.contains(['=', '\0']))
+    {
+        return Err(HttpError::new(StatusCode::BAD_REQUEST, format!("invalid env var name {bad:?}")));
     }
 
-    if let Some(ts) = timestamp {
-        if !state.config.dev {
-            crate::sys::stats::sync_clock(ts);
-        }
+    if let Some(ts) = timestamp
+        && !state.config.dev
+    {
+        crate::sys::stats::sync_clock(ts);
     }
     if let Some(token) = &request.access_token {
         state.token.set(token);

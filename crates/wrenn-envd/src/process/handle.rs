@@ -51,9 +51,14 @@ pub(crate) enum InputError {
 impl ProcessHandle {
     /// Starts the process, registers it in `table` and returns the first
     /// subscription (taken before any output can be produced).
+    ///
+    /// A `deadline` (the starting request's `connect-timeout-ms`) bounds the
+    /// process's life: at the deadline its process group is killed, as E2B's
+    /// envd does for a command `timeout`. Without one it runs until it exits.
     pub(crate) fn start(
         spec: ProcessSpec,
         table: &ProcessTable,
+        deadline: Option<Instant>,
     ) -> io::Result<(Arc<ProcessHandle>, mpsc::Receiver<ProcessEvent>)> {
         let Spawned { mut child, stdin, stdout, stderr, pty } = spawn::spawn(&spec)?;
         let pid = child.id().ok_or_else(|| io::Error::other("process exited before its pid was known"))?;
@@ -81,6 +86,15 @@ impl ProcessHandle {
             }
             if let Some(master) = pty {
                 readers.spawn(pump_pty(master, Arc::clone(&supervisor)));
+            }
+            if let Some(deadline) = deadline {
+                tokio::select! {
+                    _ = child.wait() => {}
+                    _ = tokio::time::sleep_until(deadline.into()) => {
+                        tracing::info!(pid = supervisor.pid, "process reached its deadline; killing it");
+                        let _ = spawn::signal_process(supervisor.pid, spawn::SIGKILL);
+                    }
+                }
             }
             let exit = match child.wait().await {
                 Ok(status) => exit_info(status),

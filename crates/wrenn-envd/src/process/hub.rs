@@ -47,6 +47,7 @@ impl OutputHub {
         receiver
     }
 
+    #[cfg(test)]
     pub(crate) fn n_subscribers(&self) -> usize {
         let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         state.subscribers.retain(|(_, sender)| !sender.is_closed());

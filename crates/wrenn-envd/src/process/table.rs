@@ -46,8 +46,4 @@ impl ProcessTable {
         handles.sort_by_key(|handle| handle.started_at);
         handles
     }
-
-    pub(crate) fn tag_in_use(&self, tag: &str) -> bool {
-        self.by_pid.lock().unwrap_or_else(|e| e.into_inner()).values().any(|h| h.spec.tag.as_deref() == Some(tag))
-    }
 }

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use wrenn_proto::envd::process as pb;
 use wrenn_proto::envd::process::__buffa::oneof;
 
+use crate::error_chain::ErrorChain;
 use crate::process::handle::{InputError, ProcessHandle};
 use crate::process::table::Selector;
 use crate::process::{ExitInfo, Output, ProcessEvent, ProcessSpec, PtySize};
@@ -64,7 +65,13 @@ impl ProcessService {
             return Err(invalid("environment values must not contain NUL bytes"));
         }
 
-        let cwd = self.state.resolve_path(config.cwd.as_deref().unwrap_or(""), &identity);
+        let requested_cwd = config.cwd.as_deref().unwrap_or("");
+        let mut cwd = self.state.resolve_path(requested_cwd, &identity);
+        // A user without a home directory (like `nobody`) still gets to run
+        // something when no cwd was asked for.
+        if requested_cwd.is_empty() && !cwd.is_dir() {
+            cwd = std::path::PathBuf::from("/");
+        }
         match std::fs::metadata(&cwd) {
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => return Err(invalid(&format!("cwd {} is not a directory", cwd.display()))),
@@ -132,7 +139,7 @@ impl pb::Process for ProcessService {
         let request = request.to_owned_message();
         let handle = self.find(request.process.as_option())?;
         let events = handle.hub.subscribe();
-        let stream = event_stream(handle.pid, events, keepalive_interval(&ctx))
+        let stream = event_stream(handle.pid, events, keepalive_interval(&ctx), ctx.deadline())
             .map(|event| event.map(|event| pb::ConnectResponse { event: event.into(), ..Default::default() }));
         Ok(Response::new(Box::pin(stream) as ServiceStream<_>))
     }
@@ -145,7 +152,7 @@ impl pb::Process for ProcessService {
         let identity = identity(&self.state, &ctx)?;
         let spec = self.spec(request.to_owned_message(), identity)?;
         let cmd = spec.cmd.clone();
-        let (handle, events) = ProcessHandle::start(spec, &self.state.processes).map_err(|err| {
+        let (handle, events) = ProcessHandle::start(spec, &self.state.processes, ctx.deadline()).map_err(|err| {
             let code = match err.kind() {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => ErrorCode::InvalidArgument,
                 _ => ErrorCode::Internal,
@@ -153,7 +160,7 @@ impl pb::Process for ProcessService {
             ConnectError::new(code, format!("failed to start {cmd:?}: {err}"))
         })?;
         tracing::debug!(pid = handle.pid, cmd = %cmd, "process started");
-        let stream = event_stream(handle.pid, events, keepalive_interval(&ctx))
+        let stream = event_stream(handle.pid, events, keepalive_interval(&ctx), ctx.deadline())
             .map(|event| event.map(|event| pb::StartResponse { event: event.into(), ..Default::default() }));
         Ok(Response::new(Box::pin(stream) as ServiceStream<_>))
     }
@@ -167,7 +174,7 @@ impl pb::Process for ProcessService {
         let handle = self.find(request.process.as_option())?;
         if let Some(pty) = request.pty.into_option() {
             let size = pty.size.into_option().unwrap_or_default();
-            handle.resize(pty_size(size.cols, size.rows)?).map_err(input_error)?;
+            handle.resize(pty_size(size.cols, size.rows)?).map_err(|err| input_error(&err))?;
         }
         Response::ok(pb::UpdateResponse::default())
     }
@@ -217,8 +224,8 @@ impl pb::Process for ProcessService {
     ) -> ServiceResult<pb::SendSignalResponse> {
         let request = request.to_owned_message();
         let signal = match request.signal.as_known() {
-            Some(pb::Signal::SIGNAL_SIGKILL) => libc::SIGKILL,
-            Some(pb::Signal::SIGNAL_SIGTERM) => libc::SIGTERM,
+            Some(pb::Signal::SIGNAL_SIGKILL) => crate::sys::spawn::SIGKILL,
+            Some(pb::Signal::SIGNAL_SIGTERM) => crate::sys::spawn::SIGTERM,
             _ => return Err(invalid("signal must be SIGTERM or SIGKILL")),
         };
         let handle = self.find(request.process.as_option())?;
@@ -235,7 +242,7 @@ impl pb::Process for ProcessService {
     ) -> ServiceResult<pb::CloseStdinResponse> {
         let request = request.to_owned_message();
         let handle = self.find(request.process.as_option())?;
-        handle.close_stdin().await.map_err(input_error)?;
+        handle.close_stdin().await.map_err(|err| input_error(&err))?;
         Response::ok(pb::CloseStdinResponse::default())
     }
 }
@@ -287,28 +294,17 @@ async fn write_input(handle: &ProcessHandle, input: Option<pb::ProcessInput>) ->
         Some(oneof::process_input::Input::Pty(data)) => handle.write_pty(&data).await,
         None => Ok(()),
     }
-    .map_err(input_error)
+    .map_err(|err| input_error(&err))
 }
 
-fn input_error(err: InputError) -> ConnectError {
+fn input_error(err: &InputError) -> ConnectError {
     let code = match err {
         InputError::NoStdin { .. } | InputError::IsPty { .. } | InputError::NotPty { .. } => {
             ErrorCode::FailedPrecondition
         }
         InputError::Write { .. } => ErrorCode::FailedPrecondition,
     };
-    ConnectError::new(code, error_chain(&err))
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
+    ConnectError::new(code, ErrorChain(err).to_string())
 }
 
 fn invalid(message: &str) -> ConnectError {
@@ -316,16 +312,32 @@ fn invalid(message: &str) -> ConnectError {
 }
 
 /// start, then every event, with keepalives while the process is quiet.
+///
+/// The client's deadline (`connect-timeout-ms`) ends the stream with
+/// `deadline_exceeded`. (For `Start` the same deadline also ends the
+/// process; see `ProcessHandle::start`. A `Connect` deadline does not.)
 fn event_stream(
     pid: u32,
     mut events: mpsc::Receiver<ProcessEvent>,
     keepalive: Duration,
+    deadline: Option<std::time::Instant>,
 ) -> Pin<Box<dyn Stream<Item = Result<pb::ProcessEvent, ConnectError>> + Send>> {
     Box::pin(async_stream::stream! {
         yield Ok(wire_event(WireEvent::Start(pid)));
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        let deadline = async move {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(deadline);
         loop {
             tokio::select! {
+                _ = &mut deadline => {
+                    yield Err(ConnectError::new(ErrorCode::DeadlineExceeded, format!("deadline reached while watching process {pid}")));
+                    return;
+                }
                 event = events.recv() => match event {
                     Some(ProcessEvent::Data(output)) => yield Ok(wire_event(WireEvent::Data(output))),
                     Some(ProcessEvent::End(exit)) => {

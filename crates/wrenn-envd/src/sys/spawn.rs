@@ -86,6 +86,9 @@ pub(crate) fn spawn(spec: &ProcessSpec) -> io::Result<Spawned> {
     Ok(Spawned { stdin: child.stdin.take(), stdout: child.stdout.take(), stderr: child.stderr.take(), child, pty })
 }
 
+pub(crate) const SIGKILL: i32 = libc::SIGKILL;
+pub(crate) const SIGTERM: i32 = libc::SIGTERM;
+
 /// Sends `signal` to the process group led by `pid`, or to `pid` alone if
 /// the group is gone (the leader may have moved its children elsewhere).
 pub(crate) fn signal_process(pid: u32, signal: i32) -> io::Result<()> {

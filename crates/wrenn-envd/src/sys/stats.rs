@@ -114,9 +114,9 @@ fn cgroup_memory(host_total: u64) -> Option<Usage> {
 pub(crate) fn disk(path: &str) -> Usage {
     match nix::sys::statvfs::statvfs(path) {
         Ok(stat) => {
-            let block = stat.fragment_size() as u64;
-            let total = stat.blocks() as u64 * block;
-            let available = stat.blocks_available() as u64 * block;
+            let block = stat.fragment_size();
+            let total = stat.blocks() * block;
+            let available = stat.blocks_available() * block;
             Usage { total, used: total.saturating_sub(available) }
         }
         Err(_) => Usage { total: 0, used: 0 },

@@ -1,0 +1,56 @@
+//! The full check run by CI: format, lints, every test tier this machine
+//! can run, the E2B SDK conformance suite and a quick benchmark.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
+    step(root, "format", "cargo", &["fmt", "--all", "--", "--check"], &[])?;
+    step(root, "tidy", "cargo", &["run", "--quiet", "--package", "xtask", "--", "tidy"], &[])?;
+    step(root, "clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+    step(root, "tests", "cargo", &["test", "--workspace"], &[])?;
+    step(root, "build envd", "cargo", &["build", "--package", "wrenn-envd", "--bin", "envd"], &[])?;
+    let envd = target_dir(root).join("debug/envd");
+    let envd = envd.to_str().context("target dir is not UTF-8")?;
+    step(root, "e2b conformance", "bash", &["tests/conformance/e2b/run.sh"], &[("ENVD_BIN", envd)])?;
+    bench(root, true)
+}
+
+pub(crate) fn bench(root: &Path, quick: bool) -> anyhow::Result<()> {
+    let mut args = vec!["bench", "--package", "wrenn-envd", "--bench", "envd"];
+    if quick {
+        args.extend(["--", "--quick"]);
+    }
+    step(root, "envd benchmark", "cargo", &args, &[])
+}
+
+fn target_dir(root: &Path) -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+fn step(root: &Path, name: &str, program: &str, args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<()> {
+    println!("==> {name}: {program} {}", args.join(" "));
+    let started = Instant::now();
+    #[expect(clippy::disallowed_methods, reason = "xtask drives external tools")]
+    let status = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("running {program}"))?;
+    println!(
+        "<== {name}: {} in {:.1}s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok(())
+}
