@@ -42,15 +42,14 @@ fn apply(state: &SharedState, headers: &HeaderMap, body: &[u8]) -> Result<(), Ht
             .map_err(|err| HttpError::new(StatusCode::BAD_REQUEST, format!("invalid init body: {err}")))?
     };
 
-    // Changing anything once a token is set requires that token (in the body
-    // or the header); the very first init may set one freely.
+    // Changing anything once a token is set requires that token: in the
+    // `X-Access-Token` header (which also allows rotating it to a new body
+    // token) or as the body's token itself (a re-init with the same token).
+    // The very first init may set one freely.
     if state.token.is_set() {
-        let presented = request
-            .access_token
-            .as_deref()
-            .map(str::as_bytes)
-            .or_else(|| headers.get(crate::auth::TOKEN_HEADER).map(|v| v.as_bytes()));
-        if !presented.is_some_and(|token| state.token.matches(token)) {
+        let header_ok = headers.get(crate::auth::TOKEN_HEADER).is_some_and(|v| state.token.matches(v.as_bytes()));
+        let body_ok = request.access_token.as_deref().is_some_and(|t| state.token.matches(t.as_bytes()));
+        if !header_ok && !body_ok {
             return Err(HttpError::new(StatusCode::UNAUTHORIZED, "access token does not match"));
         }
     }

@@ -11,3 +11,4 @@ mod harness;
 mod init;
 mod process;
 mod robustness;
+mod status;
