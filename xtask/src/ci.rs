@@ -12,8 +12,13 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     step(root, "tidy", "cargo", &["run", "--quiet", "--package", "xtask", "--", "tidy"], &[])?;
     step(root, "clippy", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
     step(root, "tests", "cargo", &["test", "--workspace"], &[])?;
-    step(root, "build envd", "cargo", &["build", "--package", "wrenn-envd", "--bin", "envd"], &[])?;
+    // `cargo test` built envd already (integration tests run the binary);
+    // building it again with `cargo build` would rebuild dependencies under
+    // a different feature set.
     let envd = target_dir(root).join("debug/envd");
+    if !envd.is_file() {
+        step(root, "build envd", "cargo", &["build", "--package", "wrenn-envd", "--bin", "envd"], &[])?;
+    }
     let envd = envd.to_str().context("target dir is not UTF-8")?;
     step(root, "e2b conformance", "bash", &["tests/conformance/e2b/run.sh"], &[("ENVD_BIN", envd)])?;
     bench(root, true)

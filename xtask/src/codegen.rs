@@ -16,7 +16,11 @@ pub(crate) fn generate(out_dir: &Path) -> anyhow::Result<()> {
     let proto_dir =
         out_dir.parent().and_then(Path::parent).context("generated dir has a crate root two levels up")?.join("proto");
     connectrpc_build::Config::new()
-        .files(&[proto_dir.join("envd/process.proto"), proto_dir.join("envd/filesystem.proto")])
+        .files(&[
+            proto_dir.join("envd/process.proto"),
+            proto_dir.join("envd/filesystem.proto"),
+            proto_dir.join("agent/hostagent.proto"),
+        ])
         .includes(&[proto_dir.clone(), PathBuf::from("/usr/include")])
         .out_dir(out_dir)
         .include_file("_include.rs")

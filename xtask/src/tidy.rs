@@ -2,8 +2,8 @@
 //!
 //! - every Rust file (outside generated code) starts with a `//!` doc;
 //! - no `mod.rs` files: `foo.rs` + `foo/`;
-//! - in envd, only `src/sys/` touches `nix` or `libc`, and only `sys/`
-//!   spawns processes (`Command::new`);
+//! - in envd and the agent, only `src/sys/` touches `nix` or `libc`, and
+//!   only `sys/` spawns processes (`Command::new`);
 //! - no file grows past 1,000 lines.
 
 use std::path::{Path, PathBuf};

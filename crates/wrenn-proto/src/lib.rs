@@ -1,7 +1,8 @@
 //! Wire contracts of Wrenn.
 //!
 //! `envd` holds the guest agent's Connect services (`process.Process`,
-//! `filesystem.Filesystem`), wire-compatible with E2B's envd. The code under
+//! `filesystem.Filesystem`), wire-compatible with E2B's envd; `agent` the
+//! host agent's `hostagent.v1.HostAgentService` for the control plane. The code under
 //! `generated/` is produced by `cargo xtask codegen` and committed; nothing in
 //! this crate is written by hand except this module tree.
 
@@ -9,6 +10,11 @@
 #[rustfmt::skip]
 #[path = "generated/_include.rs"]
 mod generated;
+
+/// The host agent's service, called by the control plane.
+pub mod agent {
+    pub use crate::generated::hostagent::v1 as hostagent;
+}
 
 /// The guest agent's protocol.
 pub mod envd {

@@ -21,7 +21,11 @@ fn generated_code_is_fresh() {
     let out = tempfile::tempdir().unwrap();
     let proto = crate_dir().join("proto");
     connectrpc_build::Config::new()
-        .files(&[proto.join("envd/process.proto"), proto.join("envd/filesystem.proto")])
+        .files(&[
+            proto.join("envd/process.proto"),
+            proto.join("envd/filesystem.proto"),
+            proto.join("agent/hostagent.proto"),
+        ])
         .includes(&[proto.clone(), PathBuf::from("/usr/include")])
         .out_dir(out.path())
         .include_file("_include.rs")

@@ -1,0 +1,81 @@
+//! The one trait every isolation backend implements.
+//!
+//! The capsule core holds an `Arc<dyn Runtime>` and never asks which runtime
+//! it has; it asks for [`Capabilities`] instead. Backends: `container` (Linux
+//! namespaces, cgroups, seccomp, overlayfs; the default, works on any Linux
+//! host where the agent is root) and later `microvm`.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+pub mod container;
+
+/// What a runtime can do beyond create and destroy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Stop every process in place and continue later, memory kept.
+    pub pause: bool,
+    /// Write memory to disk and free it; restore later.
+    pub hibernate: bool,
+    /// Capture memory state into a template.
+    pub memory_snapshot: bool,
+    /// Capture the capsule's disk into a template while it keeps running.
+    pub disk_snapshot: bool,
+}
+
+/// Everything a runtime needs to start one capsule.
+#[derive(Debug, Clone)]
+pub struct CapsuleSpec {
+    pub id: wrenn_types::CapsuleId,
+    /// Read-only root filesystem of the template (lower layer).
+    pub template_rootfs: PathBuf,
+    pub vcpus: u32,
+    pub memory_mb: u64,
+    pub disk_mb: u64,
+    /// Network namespace the capsule joins (see `network`).
+    pub netns_path: PathBuf,
+    pub hostname: String,
+}
+
+/// Resource use of a running capsule, as the host sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CapsuleStats {
+    /// Cumulative CPU time of every process in the capsule.
+    pub cpu_usage_ns: u64,
+    pub memory_bytes: u64,
+    pub disk_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("capsule {id} is not known to this runtime")]
+    NotFound { id: String },
+    #[error("capsule {id} already exists")]
+    AlreadyExists { id: String },
+    #[error("the {runtime} runtime cannot {operation}")]
+    Unsupported { runtime: &'static str, operation: &'static str },
+    #[error("{operation} of capsule {id} failed")]
+    Failed {
+        id: String,
+        operation: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+pub type RuntimeFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RuntimeError>> + Send + 'a>>;
+
+/// An isolation backend. Implementations serialise nothing themselves: the
+/// capsule core guarantees one operation at a time per capsule.
+pub trait Runtime: Send + Sync + std::fmt::Debug {
+    fn name(&self) -> &'static str;
+    fn capabilities(&self) -> Capabilities;
+    /// Starts the capsule with envd as its init; returns its init's host pid.
+    fn create<'a>(&'a self, spec: &'a CapsuleSpec) -> RuntimeFuture<'a, u32>;
+    /// Stops every process and releases every resource of the capsule.
+    fn destroy<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
+    fn pause<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
+    fn resume<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
+    fn stats<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, CapsuleStats>;
+}

@@ -1,0 +1,130 @@
+//! The launcher's parent side: join the netns, clone the capsule init into
+//! new namespaces, map its ids, place it in its cgroups, release it and wait
+//! for its `execve`.
+//!
+//! Runs only in the single-threaded `wrenn-launch` process (see
+//! `runtime::container::launch`), never in the agent: `clone` with
+//! `CLONE_NEWUSER` and `setns` need a single-threaded caller.
+//!
+//! Two pipes synchronise parent and child. The child blocks on `go` until
+//! the parent has written its id maps and cgroups (before the maps exist
+//! the child is `nobody` and cannot mount). `report` is close-on-exec: the
+//! child writes an error message into it and exits if a step fails, so
+//! end-of-file without data means the init has exec'ed.
+
+mod child;
+mod seccomp;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+
+use crate::runtime::container::launch::{LaunchSpec, PID_FILE};
+
+/// Stack of the cloned child until it execs.
+const CHILD_STACK_BYTES: usize = 1 << 20;
+/// Ids mapped into every capsule (uid 0..65535 → base..base+65535).
+const MAPPED_IDS: u32 = 65536;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LaunchError {
+    #[error("could not open network namespace {path}")]
+    OpenNetns {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not join network namespace {path}")]
+    JoinNetns {
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("could not create a pipe")]
+    Pipe(#[source] nix::Error),
+    #[error("could not clone the capsule init")]
+    Clone(#[source] nix::Error),
+    #[error("could not write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not release the capsule init")]
+    Release(#[source] std::io::Error),
+    #[error("capsule init failed before exec: {message}")]
+    Child { message: String },
+}
+
+/// Starts the capsule init of `spec`; returns its host pid once it has
+/// exec'ed.
+pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
+    if let Some(path) = &spec.netns_path {
+        let netns = File::open(path).map_err(|source| LaunchError::OpenNetns { path: path.clone(), source })?;
+        nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
+            .map_err(|source| LaunchError::JoinNetns { path: path.clone(), source })?;
+    }
+    let (go_read, go_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(LaunchError::Pipe)?;
+    let (report_read, report_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(LaunchError::Pipe)?;
+    let mut go_read = Some(File::from(go_read));
+    let mut report_write = Some(File::from(report_write));
+
+    let flags = CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWIPC;
+    let mut stack = vec![0u8; CHILD_STACK_BYTES];
+    let callback = Box::new(|| {
+        // The child owns copies of every fd; it only needs these two.
+        let (Some(go), Some(report)) = (go_read.take(), report_write.take()) else { return 127 };
+        child::run(spec, go, report)
+    });
+    // SAFETY: this process is single-threaded (the launcher binary starts no
+    // threads), so the child, which gets a copy of the address space (no
+    // CLONE_VM), cannot inherit a lock held by another thread; it only runs
+    // `child::run`, which ends in execve or _exit.
+    let pid =
+        unsafe { nix::sched::clone(callback, &mut stack, flags, Some(libc::SIGCHLD)) }.map_err(LaunchError::Clone)?;
+    drop(go_read.take());
+    drop(report_write.take());
+    let mut go_write = File::from(go_write);
+    let mut report_read = File::from(report_read);
+
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let map = format!("0 {} {MAPPED_IDS}\n", spec.uid_base);
+    write_file(proc_dir.join("uid_map"), &map)?;
+    // setgroups must be denied before an unprivileged gid_map; we are
+    // privileged, but a capsule must never drop its supplementary groups to
+    // escape a "deny by group" permission either.
+    write_file(proc_dir.join("setgroups"), "deny")?;
+    write_file(proc_dir.join("gid_map"), &map)?;
+    for procs in &spec.cgroup_procs {
+        write_file(procs.clone(), &format!("{pid}\n"))?;
+    }
+    go_write.write_all(b"g").map_err(LaunchError::Release)?;
+    drop(go_write);
+
+    let mut message = String::new();
+    // A read error leaves `message` empty, which is treated as success; the
+    // agent notices a dead init through its cgroups.
+    let _ = report_read.read_to_string(&mut message);
+    if !message.is_empty() {
+        // Reap the failed child so it does not linger as a zombie.
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(LaunchError::Child { message });
+    }
+    let pid = pid.as_raw() as u32;
+    let pid_file = spec.capsule_dir.join(PID_FILE);
+    let partial = spec.capsule_dir.join(format!("{PID_FILE}.tmp"));
+    write_file(partial.clone(), &format!("{pid}\n"))?;
+    std::fs::rename(&partial, &pid_file).map_err(|source| LaunchError::Write { path: pid_file, source })?;
+    Ok(pid)
+}
+
+fn write_file(path: PathBuf, content: &str) -> Result<(), LaunchError> {
+    std::fs::write(&path, content).map_err(|source| LaunchError::Write { path, source })
+}
