@@ -9,6 +9,7 @@
 //!   templates/.staging/<name>/    a template being built (renamed into place when done)
 //!   templates/.trash/             templates being deleted or replaced
 //!   capsules/<id>/                per-capsule state (upper layer, work dir, disk image)
+//!   capsules/<id>/capsule.json    the capsule manager's record (id, slot, spec)
 //! /run/netns/wrenn-<slot>         per-capsule network namespaces
 //! ```
 
@@ -75,6 +76,12 @@ impl Layout {
 
     pub fn capsule_dir(&self, id: &str) -> PathBuf {
         self.capsules_dir().join(id)
+    }
+
+    /// The capsule manager's record of a capsule (`capsule::record`), inside
+    /// the runtime's capsule dir so that it goes away with the capsule.
+    pub fn capsule_record(&self, id: &str) -> PathBuf {
+        self.capsule_dir(id).join("capsule.json")
     }
 }
 

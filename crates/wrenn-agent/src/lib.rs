@@ -8,10 +8,12 @@
 //! What it deliberately does not do: it keeps no desired state (that is the
 //! control plane's store); it is the truth only for what runs here.
 
+pub mod capsule;
 pub mod cgroup;
 pub mod layout;
 pub mod metrics;
 pub mod network;
+pub mod proxy;
 pub mod runtime;
 pub mod template;
 

@@ -78,4 +78,10 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
     fn pause<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
     fn resume<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
     fn stats<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, CapsuleStats>;
+    /// Adopts the capsules a previous agent left running and removes the
+    /// remains of dead ones; returns the adopted ids. Runtimes whose
+    /// capsules cannot outlive the agent adopt none.
+    fn recover(&self) -> RuntimeFuture<'_, Vec<wrenn_types::CapsuleId>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

@@ -20,6 +20,7 @@
 //! layer).
 
 mod build;
+mod import;
 mod manifest;
 mod mirror;
 mod plan;
@@ -73,6 +74,8 @@ pub enum TemplateError {
     Unknown { name: String },
     #[error("template {name} does not exist")]
     NotFound { name: String },
+    #[error("template {name} already exists")]
+    AlreadyExists { name: String },
     #[error("template {name} is owned by uid base {found}, the store uses {expected}")]
     UidBaseMismatch { name: String, found: u32, expected: u32 },
     #[error("bad manifest of template {name}")]

@@ -296,6 +296,10 @@ impl Runtime for ContainerRuntime {
         Box::pin(self.with_cgroups(id, "resume", CgroupSet::thaw))
     }
 
+    fn recover(&self) -> RuntimeFuture<'_, Vec<CapsuleId>> {
+        Box::pin(ContainerRuntime::recover(self))
+    }
+
     fn stats<'a>(&'a self, id: &'a CapsuleId) -> RuntimeFuture<'a, CapsuleStats> {
         Box::pin(async move {
             let stats = self.with_cgroups(id, "stats", CgroupSet::stats).await?;

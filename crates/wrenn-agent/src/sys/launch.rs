@@ -17,12 +17,13 @@ mod seccomp;
 
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 
-use crate::runtime::container::launch::{LaunchSpec, PID_FILE};
+use crate::runtime::container::launch::{CONSOLE_FILE, LaunchSpec, PID_FILE};
 
 /// Stack of the cloned child until it execs.
 const CHILD_STACK_BYTES: usize = 1 << 20;
@@ -71,6 +72,17 @@ pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
     let (report_read, report_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(LaunchError::Pipe)?;
     let mut go_read = Some(File::from(go_read));
     let mut report_write = Some(File::from(report_write));
+    // Opened here, in the host's mount namespace: a file the child opened
+    // through its copy of the host's mounts would keep that copy (and with
+    // it other capsules' disk mounts) alive for as long as the init runs.
+    let console_path = spec.capsule_dir.join(CONSOLE_FILE);
+    let console = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&console_path)
+        .map_err(|source| LaunchError::Write { path: console_path, source })?;
+    let mut console = Some(console);
 
     let flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWPID
@@ -79,9 +91,11 @@ pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
         | CloneFlags::CLONE_NEWIPC;
     let mut stack = vec![0u8; CHILD_STACK_BYTES];
     let callback = Box::new(|| {
-        // The child owns copies of every fd; it only needs these two.
-        let (Some(go), Some(report)) = (go_read.take(), report_write.take()) else { return 127 };
-        child::run(spec, go, report)
+        // The child owns copies of every fd; it only needs these three.
+        let (Some(go), Some(report), Some(console)) = (go_read.take(), report_write.take(), console.take()) else {
+            return 127;
+        };
+        child::run(spec, go, report, &console)
     });
     // SAFETY: this process is single-threaded (the launcher binary starts no
     // threads), so the child, which gets a copy of the address space (no
@@ -91,6 +105,7 @@ pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
         unsafe { nix::sched::clone(callback, &mut stack, flags, Some(libc::SIGCHLD)) }.map_err(LaunchError::Clone)?;
     drop(go_read.take());
     drop(report_write.take());
+    drop(console.take());
     let mut go_write = File::from(go_write);
     let mut report_read = File::from(report_read);
 

@@ -208,7 +208,7 @@ pub(crate) async fn discard(layout: &Layout, dir: &Path) -> Result<(), TemplateE
 /// Renames the complete staging directory into place, discarding an older
 /// template of the same name first. Between the two renames the template is
 /// briefly absent, never half-built.
-async fn publish(layout: &Layout, name: &str, staging: &Path) -> Result<(), TemplateError> {
+pub(crate) async fn publish(layout: &Layout, name: &str, staging: &Path) -> Result<(), TemplateError> {
     let target = layout.template_dir(name);
     if target.exists() {
         discard(layout, &target).await?;
@@ -253,7 +253,7 @@ fn replace_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, contents)
 }
 
-async fn remove_dir_if_present(dir: &Path) -> Result<(), TemplateError> {
+pub(crate) async fn remove_dir_if_present(dir: &Path) -> Result<(), TemplateError> {
     let owned: PathBuf = dir.to_owned();
     let result = tokio::task::spawn_blocking(move || {
         if !owned.exists() {

@@ -127,7 +127,7 @@ impl Drop for Fixture {
 }
 
 /// No cgroup dir, no live process, no host mount and no capsule dir left.
-fn assert_cleaned(data_dir: &Path, id: &CapsuleId, pid: u32) {
+pub(crate) fn assert_cleaned(data_dir: &Path, id: &CapsuleId, pid: u32) {
     let name = ContainerRuntime::cgroup_name(id);
     for controller in V1_CONTROLLERS {
         let dir = Path::new(CGROUP_ROOT).join(controller).join(&name);
@@ -148,14 +148,14 @@ fn assert_cleaned(data_dir: &Path, id: &CapsuleId, pid: u32) {
 
 /// True while `pid` exists and is not a zombie (host pid 1 reaps orphans
 /// late on these machines).
-fn is_alive(pid: u32) -> bool {
+pub(crate) fn is_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')),
         Err(_) => false,
     }
 }
 
-fn unique_id() -> CapsuleId {
+pub(crate) fn unique_id() -> CapsuleId {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let value =

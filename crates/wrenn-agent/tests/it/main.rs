@@ -1,7 +1,9 @@
 #![allow(clippy::tests_outside_test_module, clippy::print_stderr, clippy::disallowed_methods)]
 
+mod capsule;
 mod container;
 mod network;
+mod proxy;
 mod template;
 
 /// The envd binary `cargo test --workspace` built for wrenn-envd's own

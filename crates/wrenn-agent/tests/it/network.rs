@@ -34,7 +34,7 @@ use wrenn_agent::network::FirewallBackend;
 const LOCK_FILE: &str = "/tmp/wrenn-network-tests.lock";
 
 /// Takes the test lock if running as root, otherwise says why the test is skipped.
-async fn privileged() -> Option<Flock<File>> {
+pub(crate) async fn privileged() -> Option<Flock<File>> {
     if !nix::unistd::Uid::effective().is_root() {
         eprintln!("skipped (needs root)");
         return None;
@@ -208,7 +208,7 @@ fn wrenn_slots() -> std::collections::BTreeSet<u16> {
 }
 
 /// Whether anything of `slot` is left: namespace file, mount, or host veth.
-fn leftovers(slot: u16) -> Vec<String> {
+pub(crate) fn leftovers(slot: u16) -> Vec<String> {
     let mut found = Vec::new();
     let netns = format!("/run/netns/wrenn-{slot}");
     if Path::new(&netns).exists() {

@@ -8,15 +8,15 @@
 //! steps before them need `CAP_SYS_ADMIN` and `mount`.
 
 use std::ffi::CString;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, symlink};
+use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use nix::mount::{MntFlags, MsFlags};
 use nix::unistd::{Gid, Uid};
 
-use crate::runtime::container::launch::{CONSOLE_FILE, LOWER_DIR, LaunchSpec, ROOTFS_DIR, UPPER_DIR, WORK_DIR};
+use crate::runtime::container::launch::{LAYER_DIR, LOWER_DIR, LaunchSpec, ROOTFS_DIR, UPPER_DIR, WORK_DIR};
 use crate::sys::launch::seccomp;
 
 /// Device nodes bind-mounted from the host: a user namespace may not mknod.
@@ -36,6 +36,12 @@ const MASKED_PROC: &[&str] = &[
 ];
 /// Visible but read-only.
 const READ_ONLY_PROC: &[&str] = &["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
+/// Entries of the staging tmpfs at `rootfs/`: the layer's bind mount (so
+/// `UPPER_DIR` and `WORK_DIR` resolve in it), the overlay, and where the
+/// inherited tree goes at the first `pivot_root`.
+const STAGING_LAYER: &str = "layer";
+const STAGING_ROOT: &str = "root";
+const STAGING_OLD: &str = "old";
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A failed step, as sent to the parent through the report pipe.
@@ -48,9 +54,9 @@ impl<E: std::fmt::Display> From<(&str, E)> for StepError {
 }
 
 /// Runs in the child; never returns on success.
-pub(super) fn run(spec: &LaunchSpec, go: File, mut report: File) -> isize {
+pub(super) fn run(spec: &LaunchSpec, go: File, mut report: File, console: &File) -> isize {
     // `report` stays open (close-on-exec) until execve succeeds.
-    let err = match prepare_and_exec(spec, go) {
+    let err = match prepare_and_exec(spec, go, console) {
         Ok(never) => match never {},
         Err(err) => err,
     };
@@ -58,7 +64,7 @@ pub(super) fn run(spec: &LaunchSpec, go: File, mut report: File) -> isize {
     127
 }
 
-fn prepare_and_exec(spec: &LaunchSpec, mut go: File) -> Result<std::convert::Infallible, StepError> {
+fn prepare_and_exec(spec: &LaunchSpec, mut go: File, console: &File) -> Result<std::convert::Infallible, StepError> {
     let mut byte = [0u8; 1];
     match go.read(&mut byte) {
         Ok(1) => {}
@@ -70,21 +76,28 @@ fn prepare_and_exec(spec: &LaunchSpec, mut go: File) -> Result<std::convert::Inf
     nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(|e| ("setresuid", e))?;
 
     mount_root(spec)?;
-    let console = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(spec.dir(CONSOLE_FILE))
-        .map_err(|e| ("open console", e))?;
-    nix::unistd::chdir(&spec.dir(ROOTFS_DIR)).map_err(|e| ("chdir rootfs", e))?;
+    // /proc is mounted while the host's (copied) /proc is still in this
+    // namespace: the kernel refuses a new proc instance otherwise.
     mount_proc()?;
     mount_dev()?;
     ensure_dir("tmp")?;
     mount(Some("tmpfs"), "tmp", Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777"))?;
     nix::unistd::sethostname(&spec.hostname).map_err(|e| ("sethostname", e))?;
 
+    // First into the staging tmpfs, dropping the whole inherited tree: the
+    // copies of the host's mounts are locked to each other (they came from
+    // a more privileged namespace), so while anything referenced one of
+    // them, every other capsule's disk mount copied with it would stay
+    // mounted here and its loop device could never be released.
+    nix::unistd::chdir("..").map_err(|e| ("chdir staging", e))?;
+    nix::unistd::pivot_root(".", STAGING_OLD).map_err(|e| ("pivot_root staging", e))?;
+    nix::unistd::chdir("/").map_err(|e| ("chdir /", e))?;
+    nix::mount::umount2(STAGING_OLD, MntFlags::MNT_DETACH).map_err(|e| ("detach host tree", e))?;
+    // Then into the overlay; the staging tmpfs is kept only by the
+    // overlay's own layers.
+    nix::unistd::chdir(STAGING_ROOT).map_err(|e| ("chdir root", e))?;
     nix::unistd::pivot_root(".", ".").map_err(|e| ("pivot_root", e))?;
-    nix::mount::umount2(".", MntFlags::MNT_DETACH).map_err(|e| ("detach old root", e))?;
+    nix::mount::umount2(".", MntFlags::MNT_DETACH).map_err(|e| ("detach staging", e))?;
     nix::unistd::chdir("/").map_err(|e| ("chdir /", e))?;
     let null = File::open("/dev/null").map_err(|e| ("open /dev/null", e))?;
 
@@ -92,8 +105,8 @@ fn prepare_and_exec(spec: &LaunchSpec, mut go: File) -> Result<std::convert::Inf
     seccomp::install().map_err(|e| ("seccomp", e))?;
 
     nix::unistd::dup2_stdin(&null).map_err(|e| ("dup2 stdin", e))?;
-    nix::unistd::dup2_stdout(&console).map_err(|e| ("dup2 stdout", e))?;
-    nix::unistd::dup2_stderr(&console).map_err(|e| ("dup2 stderr", e))?;
+    nix::unistd::dup2_stdout(console).map_err(|e| ("dup2 stdout", e))?;
+    nix::unistd::dup2_stderr(console).map_err(|e| ("dup2 stderr", e))?;
     // Every other fd becomes close-on-exec (the report pipe already is, and
     // must stay open until execve so that a failed exec can be reported).
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes fd flags.
@@ -113,14 +126,27 @@ fn prepare_and_exec(spec: &LaunchSpec, mut go: File) -> Result<std::convert::Inf
     }
 }
 
-/// Makes every mount private to this namespace, then mounts the overlay at
-/// `rootfs/` with paths relative to the capsule dir (mountinfo shows them).
+/// Makes every mount private to this namespace, then builds a staging
+/// tmpfs at `rootfs/` holding fresh bind mounts of the capsule's layer and
+/// the template (nothing in it refers to the inherited mounts) and the
+/// overlay at `rootfs/root/`, with relative paths (mountinfo shows them).
+/// Ends in `rootfs/root/`.
 fn mount_root(spec: &LaunchSpec) -> Result<(), StepError> {
     mount(None::<&str>, "/", None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
     nix::unistd::chdir(&spec.capsule_dir).map_err(|e| ("chdir capsule dir", e))?;
-    mount(Some(&spec.template_rootfs), LOWER_DIR, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+    mount(Some("tmpfs"), ROOTFS_DIR, Some("tmpfs"), flags, Some("mode=0755,size=64k"))?;
+    for dir in [STAGING_LAYER, LOWER_DIR, STAGING_ROOT, STAGING_OLD] {
+        std::fs::create_dir(Path::new(ROOTFS_DIR).join(dir)).map_err(|e| ("create staging dir", e))?;
+    }
+    let staging = |dir: &str| Path::new(ROOTFS_DIR).join(dir);
+    mount(Some(LAYER_DIR), &staging(STAGING_LAYER), None, MsFlags::MS_BIND, None)?;
+    mount(Some(&spec.template_rootfs), &staging(LOWER_DIR), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+    nix::unistd::chdir(ROOTFS_DIR).map_err(|e| ("chdir staging", e))?;
     let options = format!("lowerdir={LOWER_DIR},upperdir={UPPER_DIR},workdir={WORK_DIR}");
-    mount(Some("overlay"), ROOTFS_DIR, Some("overlay"), MsFlags::empty(), Some(&options))
+    mount(Some("overlay"), STAGING_ROOT, Some("overlay"), MsFlags::empty(), Some(&options))?;
+    nix::unistd::chdir(STAGING_ROOT).map_err(|e| ("chdir root", e))?;
+    Ok(())
 }
 
 fn mount_proc() -> Result<(), StepError> {
