@@ -24,12 +24,18 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     bench(root, true)
 }
 
+/// The envd benchmark, then the host agent's (as root: it starts capsules;
+/// it uses the release envd the first one built and the base templates in
+/// `WRENN_TEST_TEMPLATE_CACHE`).
 pub(crate) fn bench(root: &Path, quick: bool) -> anyhow::Result<()> {
-    let mut args = vec!["bench", "--package", "wrenn-envd", "--bench", "envd"];
-    if quick {
-        args.extend(["--", "--quick"]);
+    for (name, package) in [("envd", "wrenn-envd"), ("agent", "wrenn-agent")] {
+        let mut args = vec!["bench", "--package", package, "--bench", name];
+        if quick {
+            args.extend(["--", "--quick"]);
+        }
+        step(root, &format!("{name} benchmark"), "cargo", &args, &[])?;
     }
-    step(root, "envd benchmark", "cargo", &args, &[])
+    Ok(())
 }
 
 fn target_dir(root: &Path) -> std::path::PathBuf {
