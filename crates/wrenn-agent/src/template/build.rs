@@ -28,7 +28,7 @@ const COPY_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const TOOL_ENV: &[(&str, &str)] = &[("DEBIAN_FRONTEND", "noninteractive"), ("LC_ALL", "C")];
 
 /// Written over the build host's resolv.conf; the runtime provides the real one.
-const RESOLV_CONF_PLACEHOLDER: &str = "# Replaced by the Wrenn agent when a capsule starts.\n";
+const RESOLV_CONF_PLACEHOLDER: &str = "# Wrenn does not configure DNS for capsules yet.\n";
 const HOSTNAME_PLACEHOLDER: &str = "capsule\n";
 
 type BoxError = Box<dyn Error + Send + Sync>;
