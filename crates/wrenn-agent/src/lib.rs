@@ -14,6 +14,7 @@ pub mod layout;
 pub mod metrics;
 pub mod network;
 pub mod proxy;
+pub mod rpc;
 pub mod runtime;
 pub mod template;
 

@@ -4,6 +4,7 @@ mod capsule;
 mod container;
 mod network;
 mod proxy;
+mod rpc;
 mod template;
 
 /// The envd binary `cargo test --workspace` built for wrenn-envd's own
