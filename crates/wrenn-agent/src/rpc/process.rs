@@ -24,6 +24,11 @@ use crate::rpc::{envd_error, invalid};
 /// How long a unary `Exec` may run when the request sets no timeout.
 const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Most output a unary `Exec` collects (stdout + stderr): the reply must fit
+/// one Connect message, and the agent must not buffer without bound.
+/// Larger output belongs on `ExecStream`.
+const MAX_EXEC_OUTPUT: usize = 3 << 20;
+
 /// Default terminal size when a `PtyAttach` names none.
 const DEFAULT_PTY_SIZE: (u32, u32) = (80, 24);
 
@@ -42,11 +47,19 @@ impl HostAgent {
             while let Some(event) = events.next().await {
                 match event.map_err(|err| envd_error(&err))? {
                     ProcessEvent::Start(start) => pid = Some(start.pid),
-                    ProcessEvent::Data(data) => match data.output {
-                        Some(Output::Stdout(bytes) | Output::Pty(bytes)) => response.stdout.extend(bytes),
-                        Some(Output::Stderr(bytes)) => response.stderr.extend(bytes),
-                        None => {}
-                    },
+                    ProcessEvent::Data(data) => {
+                        match data.output {
+                            Some(Output::Stdout(bytes) | Output::Pty(bytes)) => response.stdout.extend(bytes),
+                            Some(Output::Stderr(bytes)) => response.stderr.extend(bytes),
+                            None => {}
+                        }
+                        if response.stdout.len() + response.stderr.len() > MAX_EXEC_OUTPUT {
+                            return Err(ConnectError::new(
+                                ErrorCode::ResourceExhausted,
+                                format!("output exceeds {MAX_EXEC_OUTPUT} bytes; use ExecStream for large output"),
+                            ));
+                        }
+                    }
                     ProcessEvent::End(end) => response.exit_code = end.exit_code,
                     ProcessEvent::Keepalive(_) => {}
                 }
@@ -63,7 +76,13 @@ impl HostAgent {
                 format!("command did not finish within {timeout:?}"),
             ));
         };
-        collected?;
+        if let Err(err) = collected {
+            // The command is abandoned (output too large, envd failed): stop it.
+            if let Some(pid) = pid {
+                let _ = envd.signal(envd_selector(Selector::Pid(pid)), envd_pb::Signal::SIGNAL_SIGKILL).await;
+            }
+            return Err(err);
+        }
         response.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(response)
     }

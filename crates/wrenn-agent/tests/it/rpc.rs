@@ -246,6 +246,16 @@ async fn lifecycle(client: &Client) {
     assert_eq!(output.stdout, b"hi\n");
     assert_eq!(output.exit_code, 0);
 
+    // Unary exec output is bounded; large output belongs on ExecStream.
+    let flood = pb::ExecRequest {
+        capsule_id: id.clone(),
+        cmd: "/bin/sh".into(),
+        args: vec!["-c".into(), "head -c 8000000 /dev/zero; sleep 30".into()],
+        timeout_sec: 20,
+        ..Default::default()
+    };
+    assert_eq!(client.exec(flood).await.unwrap_err().code, ErrorCode::ResourceExhausted);
+
     let slow = pb::ExecRequest {
         capsule_id: id.clone(),
         cmd: "/bin/sleep".into(),
