@@ -16,11 +16,7 @@ pub(crate) fn generate(out_dir: &Path) -> anyhow::Result<()> {
     let proto_dir =
         out_dir.parent().and_then(Path::parent).context("generated dir has a crate root two levels up")?.join("proto");
     connectrpc_build::Config::new()
-        .files(&[
-            proto_dir.join("envd/process.proto"),
-            proto_dir.join("envd/filesystem.proto"),
-            proto_dir.join("agent/hostagent.proto"),
-        ])
+        .files(&proto_files(&proto_dir))
         .includes(&[proto_dir.clone(), PathBuf::from("/usr/include")])
         .out_dir(out_dir)
         .include_file("_include.rs")
@@ -29,4 +25,22 @@ pub(crate) fn generate(out_dir: &Path) -> anyhow::Result<()> {
         .context("generating code from envd protos (is protoc installed?)")?;
     println!("generated {}", out_dir.display());
     Ok(())
+}
+
+/// Every `.proto` under `dir`, sorted: the file set is derived, never listed by hand.
+fn proto_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "proto") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }

@@ -21,11 +21,7 @@ fn generated_code_is_fresh() {
     let out = tempfile::tempdir().unwrap();
     let proto = crate_dir().join("proto");
     connectrpc_build::Config::new()
-        .files(&[
-            proto.join("envd/process.proto"),
-            proto.join("envd/filesystem.proto"),
-            proto.join("agent/hostagent.proto"),
-        ])
+        .files(&proto_files(&proto))
         .includes(&[proto.clone(), PathBuf::from("/usr/include")])
         .out_dir(out.path())
         .include_file("_include.rs")
@@ -86,4 +82,22 @@ fn method_set_is_pinned() {
         "/filesystem.Filesystem/RemoveWatcher",
     ];
     assert_eq!(methods, expected);
+}
+
+/// Every `.proto` under `dir`, sorted, exactly as `cargo xtask codegen` picks them.
+fn proto_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "proto") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }

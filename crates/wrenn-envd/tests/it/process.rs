@@ -1,6 +1,5 @@
 //! The process service over the wire.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use connectrpc::ErrorCode;
@@ -525,7 +524,6 @@ async fn keepalives_follow_the_requested_interval() {
     let stream = process.start_with_options(sh("sleep 2.5"), options).await.unwrap();
     let out = collect(stream).await;
     assert!(out.n_keepalives >= 2, "{} keepalives", out.n_keepalives);
-    let _ = BTreeMap::<String, String>::new();
 }
 
 #[tokio::test]
