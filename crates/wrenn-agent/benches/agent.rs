@@ -11,6 +11,8 @@
 //! runtime    ContainerRuntime::create → init exec'ed (busybox rootfs), seq and 20 at once
 //! capsule    CapsuleManager::create → envd ready (`minimal` template), seq and 20 at once
 //! pause      runtime freezer, and manager pause / resume (thaw + envd /init)
+//! hibernate  manager hibernate (CRIU dump) / resume (restore + envd ready), cgroup memory
+//!            before and after; skipped without a working CRIU (`scripts/build-criu.sh`)
 //! density    N idle capsules: MemAvailable delta and cgroup memory usage, per capsule
 //! ```
 //!
@@ -31,19 +33,22 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use wrenn_agent::capsule::{CapsuleManager, CapsuleManagerConfig, CreateCapsule};
+use wrenn_agent::capsule::{CapsuleError, CapsuleManager, CapsuleManagerConfig, CreateCapsule};
 use wrenn_agent::cgroup::{CGROUP_ROOT, CgroupSet};
 use wrenn_agent::layout::Layout;
 use wrenn_agent::network::NetworkManager;
+use wrenn_agent::network::slots::MAX_SLOTS;
 use wrenn_agent::runtime::container::launch::{LaunchReport, LaunchSpec};
 use wrenn_agent::runtime::container::{ContainerConfig, ContainerRuntime};
 use wrenn_agent::runtime::{CapsuleSpec, Runtime};
 use wrenn_agent::template::{TemplateStore, TemplateStoreOptions};
+use wrenn_agent::uid_range::UidRange;
 use wrenn_types::CapsuleId;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const UID_BASE: u32 = 100_000;
+/// Uid base of the bare-namespace floor (its capsules never overlap).
+const FLOOR_UID_BASE: u32 = 1 << 30;
 const LAUNCHER: &str = env!("CARGO_BIN_EXE_wrenn-launch");
 /// Capsules started at once in the concurrent rows (the issue's number).
 const CONCURRENT: usize = 20;
@@ -133,6 +138,7 @@ async fn bench_capsules(guard: &Guard, layout: &Layout, sizes: &Sizes, report: &
             let manager = guard.manager(layout, &envd);
             manager_creates(guard, &manager, sizes, report).await?;
             manager_pause(guard, &manager, sizes, report).await?;
+            manager_hibernate(guard, &manager, sizes, report).await?;
             density_manager(guard, &manager, sizes, report).await?;
         }
         Ok(None) => {
@@ -159,14 +165,14 @@ fn floor_bare_ns(rootfs: &Path, scratch: &Path, n: usize, report: &mut Report) -
         for sub in ["", "layer", "layer/upper", "layer/work", "lower", "rootfs"] {
             let path = capsule_dir.join(sub);
             std::fs::create_dir_all(&path)?;
-            std::os::unix::fs::chown(&path, Some(UID_BASE), Some(UID_BASE))?;
+            std::os::unix::fs::chown(&path, Some(FLOOR_UID_BASE), Some(FLOOR_UID_BASE))?;
         }
         let spec = LaunchSpec {
             capsule_dir: capsule_dir.clone(),
             template_rootfs: rootfs.to_owned(),
             netns_path: None,
             hostname: "bench".into(),
-            uid_base: UID_BASE,
+            uid_base: FLOOR_UID_BASE,
             cgroup_procs: Vec::new(),
             init: vec!["/bin/true".into()],
             env: Vec::new(),
@@ -369,6 +375,37 @@ async fn manager_pause(guard: &Guard, manager: &CapsuleManager, sizes: &Sizes, r
     guard.destroy_capsule(manager, id).await
 }
 
+async fn manager_hibernate(
+    guard: &Guard,
+    manager: &CapsuleManager,
+    sizes: &Sizes,
+    report: &mut Report,
+) -> BenchResult<()> {
+    let id = unique_id();
+    guard.create_capsule(manager, request(id, 0)).await?;
+    let cgroups = CgroupSet::open(Path::new(CGROUP_ROOT), &ContainerRuntime::cgroup_name(&id))?;
+    let (mut running_kib, mut hibernated_kib) = (Vec::new(), Vec::new());
+    for _ in 0..sizes.n_pause {
+        running_kib.push(cgroups.stats()?.memory_bytes as f64 / 1024.0);
+        let started = Instant::now();
+        match manager.hibernate(id).await {
+            Err(CapsuleError::Unsupported { .. }) => {
+                report.notes.push("hibernate rows skipped (no working CRIU: scripts/build-criu.sh)");
+                return guard.destroy_capsule(manager, id).await;
+            }
+            result => result?,
+        };
+        report.sample("capsule_hibernate_ms", started.elapsed());
+        hibernated_kib.push(cgroups.stats()?.memory_bytes as f64 / 1024.0);
+        let started = Instant::now();
+        manager.resume(id).await?;
+        report.sample("capsule_restore_envd_ready_ms", started.elapsed());
+    }
+    report.values("capsule_cgroup_memory_kib_running", running_kib);
+    report.values("capsule_cgroup_memory_kib_hibernated", hibernated_kib);
+    guard.destroy_capsule(manager, id).await
+}
+
 // ---- density ----
 
 /// N idle `minimal` capsules (envd as init, own netns, no disk image),
@@ -485,7 +522,7 @@ impl Guard {
     }
 
     fn runtime(&self, init: Vec<String>) -> Arc<ContainerRuntime> {
-        let mut config = ContainerConfig::new(Layout::new(&self.data_dir), PathBuf::from(LAUNCHER), UID_BASE);
+        let mut config = ContainerConfig::new(Layout::new(&self.data_dir), PathBuf::from(LAUNCHER));
         config.init = init;
         let runtime = Arc::new(ContainerRuntime::new(config));
         lock(&self.runtimes).push(Arc::clone(&runtime));
@@ -493,9 +530,9 @@ impl Guard {
     }
 
     fn manager(&self, layout: &Layout, envd: &Path) -> Arc<CapsuleManager> {
-        let runtime = ContainerRuntime::new(ContainerConfig::new(layout.clone(), PathBuf::from(LAUNCHER), UID_BASE));
-        let options = TemplateStoreOptions { envd_binary: envd.to_owned(), uid_base: UID_BASE, mirror: None };
-        let mut config = CapsuleManagerConfig::new(layout.clone(), UID_BASE, None);
+        let runtime = ContainerRuntime::new(ContainerConfig::new(layout.clone(), PathBuf::from(LAUNCHER)));
+        let options = TemplateStoreOptions { envd_binary: envd.to_owned(), mirror: None };
+        let mut config = CapsuleManagerConfig::new(layout.clone(), None);
         config.install_host_rules = false;
         let manager = Arc::new(CapsuleManager::new(
             config,
@@ -632,7 +669,11 @@ impl Drop for Guard {
 
 // ---- fixtures ----
 
+/// A busybox capsule with a uid range of its own (slots from 1000 up, as
+/// the capsule manager would give them).
 fn busybox_spec(layout: &Layout) -> CapsuleSpec {
+    static NEXT_SLOT: AtomicU32 = AtomicU32::new(1000);
+    let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed) % u32::from(MAX_SLOTS) + 1;
     CapsuleSpec {
         id: unique_id(),
         template_rootfs: layout.template_rootfs("busybox"),
@@ -641,6 +682,7 @@ fn busybox_spec(layout: &Layout) -> CapsuleSpec {
         disk_mb: 0,
         netns_path: PathBuf::new(),
         hostname: "bench".into(),
+        uid_base: UidRange::for_slot(u16::try_from(slot).unwrap_or(MAX_SLOTS)).base,
     }
 }
 
@@ -674,8 +716,8 @@ async fn minimal_template(layout: &Layout) -> BenchResult<Option<PathBuf>> {
     let envd = layout.data_dir().join("envd");
     std::fs::create_dir_all(layout.data_dir())?;
     std::fs::copy(&built, &envd)?;
-    let options = TemplateStoreOptions { envd_binary: envd.clone(), uid_base: UID_BASE, mirror: None };
-    let Some(minimal) = TemplateStore::new(Layout::new(&cache), options.clone()).get("minimal")? else {
+    let options = TemplateStoreOptions { envd_binary: envd.clone(), mirror: None };
+    let Some(minimal) = TemplateStore::new(Layout::new(&cache), options.clone()).open("minimal").await? else {
         eprintln!("capsule rows skipped: no minimal template in the cache (run the template tests once)");
         return Ok(None);
     };
@@ -695,8 +737,8 @@ async fn minimal_template(layout: &Layout) -> BenchResult<Option<PathBuf>> {
     Ok(Some(envd))
 }
 
-/// `/bin/busybox` plus one symlink per applet, owned by the mapped root, as
-/// the container tests build it.
+/// `/bin/busybox` plus one symlink per applet, owned by root (templates are
+/// stored canonical), as the container tests build it.
 fn build_busybox_rootfs(root: &Path) -> BenchResult<()> {
     for dir in ["bin", "proc", "dev", "sys", "tmp", "etc", "root", "mnt"] {
         std::fs::create_dir_all(root.join(dir))?;
@@ -708,7 +750,6 @@ fn build_busybox_rootfs(root: &Path) -> BenchResult<()> {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))?;
         }
     }
-    chown_tree(root)?;
     let mut dir = root.parent();
     while let Some(parent) = dir {
         chmod(parent, 0o755)?;
@@ -716,16 +757,6 @@ fn build_busybox_rootfs(root: &Path) -> BenchResult<()> {
             break;
         }
         dir = parent.parent();
-    }
-    Ok(())
-}
-
-fn chown_tree(path: &Path) -> BenchResult<()> {
-    std::os::unix::fs::lchown(path, Some(UID_BASE), Some(UID_BASE))?;
-    if std::fs::symlink_metadata(path)?.is_dir() {
-        for entry in std::fs::read_dir(path)? {
-            chown_tree(&entry?.path())?;
-        }
     }
     Ok(())
 }

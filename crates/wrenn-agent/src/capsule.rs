@@ -20,7 +20,18 @@
 //!                      │     │ a step failed
 //!                      ▼     ▼
 //!                  stopped  error ──destroy──▶ stopping
+//!
+//! running, paused ──hibernate──▶ hibernated ──resume (restore)──▶ running
+//!                                     │ destroy
+//!                                     ▼
+//!                                  stopping
 //! ```
+//!
+//! Hibernate needs `Capabilities::hibernate` (a working CRIU); a failed
+//! dump leaves the capsule running or paused, a failed restore (or a dump
+//! that lost the processes) puts it in `error`. Resume of a hibernated
+//! capsule always ends running, also when it was paused before: it is
+//! dumped while frozen and restored thawed.
 //!
 //! Decisions taken here:
 //! - A failed create undoes every step it did (runtime, network, slot,
@@ -30,8 +41,8 @@
 //!   [`CapsuleError::AlreadyStopping`] instead of waiting: the first caller
 //!   gets the outcome, the second learns that nothing is left for it to do.
 //! - Activity (what resets the inactivity timeout) is every request that
-//!   reaches the owner: ping, pause, resume, snapshot. `get`, `list` and
-//!   `metrics` only observe and do not keep a capsule awake.
+//!   reaches the owner: ping, pause, resume, hibernate, snapshot. `get`,
+//!   `list` and `metrics` only observe and do not keep a capsule awake.
 //! - Base templates are not built on demand here: create fails fast with
 //!   [`CapsuleError::UnknownTemplate`] instead of blocking on debootstrap.
 //! - Dropping the manager stops the owner tasks but leaves capsules running
@@ -61,6 +72,7 @@ use crate::network::NetworkManager;
 use crate::network::slots::SlotAllocator;
 use crate::runtime::Runtime;
 use crate::template::{Template, TemplateStore};
+use crate::uid_range::UidRange;
 
 pub use admission::{CapsuleState, HostLimits, Operation, SpecProblem};
 pub use envd::EnvdError;
@@ -73,8 +85,6 @@ pub const ENVD_PORT: u16 = 49983;
 #[derive(Debug, Clone)]
 pub struct CapsuleManagerConfig {
     pub layout: Layout,
-    /// Host uid of root in every capsule (templates are shifted to it).
-    pub uid_base: u32,
     /// Interface capsules reach the outside through (`None`: no egress).
     pub egress_interface: Option<String>,
     /// Whether `recover` installs the host firewall (`ensure_host_rules`).
@@ -89,10 +99,9 @@ pub struct CapsuleManagerConfig {
 
 impl CapsuleManagerConfig {
     /// The production settings, with limits read from this host.
-    pub fn new(layout: Layout, uid_base: u32, egress_interface: Option<String>) -> CapsuleManagerConfig {
+    pub fn new(layout: Layout, egress_interface: Option<String>) -> CapsuleManagerConfig {
         CapsuleManagerConfig {
             layout,
-            uid_base,
             egress_interface,
             install_host_rules: true,
             limits: host_limits(),
@@ -249,7 +258,7 @@ impl CapsuleManager {
         };
         admission::check_spec(asked, request.default_env.keys().map(String::as_str), &self.shared.config.limits)
             .map_err(|problem| CapsuleError::InvalidSpec { id, problem })?;
-        let template = match self.shared.templates.get(&request.template) {
+        let template = match self.shared.templates.open(&request.template).await {
             Ok(Some(template)) => template,
             Ok(None) => return Err(CapsuleError::UnknownTemplate { name: request.template }),
             Err(crate::template::TemplateError::InvalidName { name }) => {
@@ -261,6 +270,7 @@ impl CapsuleManager {
             format: record::RECORD_FORMAT,
             id: id.to_string(),
             slot: 0,
+            uid_base: 0,
             template: request.template.clone(),
             vcpus: request.vcpus,
             memory_mb: request.memory_mb,
@@ -271,9 +281,13 @@ impl CapsuleManager {
             created_at: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             init_pid: 0,
             paused: false,
+            hibernated: false,
         };
         let (reply, outcome) = oneshot::channel();
-        self.spawn_owner(id, None, |slot| Start::Create { record: CapsuleRecord { slot, ..record }, template, reply })?;
+        self.spawn_owner(id, None, |slot| {
+            let uid_base = UidRange::for_slot(slot).base;
+            Start::Create { record: CapsuleRecord { slot, uid_base, ..record }, template, reply }
+        })?;
         outcome.await.map_err(|_| CapsuleError::TaskLost { id })?
     }
 
@@ -296,9 +310,17 @@ impl CapsuleManager {
         ask(&self.handle(id)?, id, |reply| CapsuleRequest::Pause { reply }).await
     }
 
-    /// Thaws a paused capsule and re-initialises envd (its clock).
+    /// Thaws a paused capsule, or restores a hibernated one, and
+    /// re-initialises envd (its clock).
     pub async fn resume(&self, id: CapsuleId) -> Result<CapsuleInfo, CapsuleError> {
         ask(&self.handle(id)?, id, |reply| CapsuleRequest::Resume { reply }).await
+    }
+
+    /// Writes the capsule's processes and memory to disk and frees them
+    /// (`resume` restores it). [`CapsuleError::Unsupported`] when the runtime
+    /// cannot (no working CRIU).
+    pub async fn hibernate(&self, id: CapsuleId) -> Result<CapsuleInfo, CapsuleError> {
+        ask(&self.handle(id)?, id, |reply| CapsuleRequest::Hibernate { reply }).await
     }
 
     /// Marks the capsule as in use (resets its inactivity timeout).

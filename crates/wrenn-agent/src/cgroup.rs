@@ -159,6 +159,23 @@ impl CgroupSet {
         }
     }
 
+    /// The cgroup whose freezer stops the capsule (CRIU's `--freeze-cgroup`).
+    pub fn freezer_dir(&self) -> PathBuf {
+        match &self.version {
+            Version::V1(set) => set.freezer_dir().to_owned(),
+            Version::V2(set) => set.dir().clone(),
+        }
+    }
+
+    /// Asks the kernel to drop what the memory cgroup still holds (page
+    /// cache) once its processes are gone, e.g. after a hibernate.
+    pub fn reclaim_memory(&self) -> Result<(), CgroupError> {
+        match &self.version {
+            Version::V1(set) => set.reclaim_memory(),
+            Version::V2(set) => set.reclaim_memory(),
+        }
+    }
+
     pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
         match &self.version {
             Version::V1(set) => set.stats(),

@@ -10,6 +10,7 @@
 
 pub mod capsule;
 pub mod cgroup;
+pub mod daemon;
 pub mod layout;
 pub mod metrics;
 pub mod network;
@@ -17,5 +18,6 @@ pub mod proxy;
 pub mod rpc;
 pub mod runtime;
 pub mod template;
+pub mod uid_range;
 
 mod sys;

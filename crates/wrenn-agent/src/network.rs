@@ -25,7 +25,7 @@
 
 mod backend;
 mod error;
-mod firewall;
+pub(crate) mod firewall;
 mod host_rules;
 mod iptables_rules;
 mod manager;

@@ -16,7 +16,8 @@ pub mod container;
 pub struct Capabilities {
     /// Stop every process in place and continue later, memory kept.
     pub pause: bool,
-    /// Write memory to disk and free it; restore later.
+    /// Write memory to disk and free it; restore later
+    /// ([`Runtime::hibernate`], [`Runtime::restore`]).
     pub hibernate: bool,
     /// Capture memory state into a template.
     pub memory_snapshot: bool,
@@ -36,6 +37,9 @@ pub struct CapsuleSpec {
     /// Network namespace the capsule joins (see `network`).
     pub netns_path: PathBuf,
     pub hostname: String,
+    /// Host uid (and gid) of root in the capsule, for runtimes with a user
+    /// namespace: `uid_range::UidRange::for_slot` of its network slot.
+    pub uid_base: u32,
 }
 
 /// Resource use of a running capsule, as the host sees it.
@@ -55,6 +59,15 @@ pub enum RuntimeError {
     AlreadyExists { id: String },
     #[error("the {runtime} runtime cannot {operation}")]
     Unsupported { runtime: &'static str, operation: &'static str },
+    /// The operation failed after the capsule's processes were gone: the
+    /// capsule cannot run again and only destroy is left.
+    #[error("{operation} of capsule {id} failed and the capsule is lost")]
+    Lost {
+        id: String,
+        operation: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{operation} of capsule {id} failed")]
     Failed {
         id: String,
@@ -78,8 +91,23 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
     fn pause<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
     fn resume<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
     fn stats<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, CapsuleStats>;
-    /// Adopts the capsules a previous agent left running and removes the
-    /// remains of dead ones; returns the adopted ids. Runtimes whose
+    /// Writes the capsule's processes and memory to disk and ends them; its
+    /// disk, network and limits stay. A failed hibernate leaves the capsule
+    /// as it was (running or paused), unless it says [`RuntimeError::Lost`].
+    fn hibernate<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()> {
+        let _ = id;
+        let runtime = self.name();
+        Box::pin(async move { Err(RuntimeError::Unsupported { runtime, operation: "hibernate" }) })
+    }
+    /// Brings a hibernated capsule back, running; returns its init's new
+    /// host pid. A failed restore leaves no process of the capsule behind.
+    fn restore<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, u32> {
+        let _ = id;
+        let runtime = self.name();
+        Box::pin(async move { Err(RuntimeError::Unsupported { runtime, operation: "restore" }) })
+    }
+    /// Adopts the capsules a previous agent left running (or hibernated)
+    /// and removes the remains of dead ones; returns the adopted ids. Runtimes whose
     /// capsules cannot outlive the agent adopt none.
     fn recover(&self) -> RuntimeFuture<'_, Vec<wrenn_types::CapsuleId>> {
         Box::pin(async { Ok(Vec::new()) })

@@ -5,13 +5,17 @@
 //! clone flags and commands.
 
 pub(crate) mod cmd;
+pub(crate) mod criu;
 pub(crate) mod disk;
+pub(crate) mod idmap;
 pub(crate) mod ip;
 pub(crate) mod iptables;
 pub(crate) mod launch;
 pub(crate) mod mounts;
 pub(crate) mod nft;
 pub(crate) mod ownership;
+pub(crate) mod rootfs;
 pub(crate) mod signal;
+pub(crate) mod statfs;
 pub(crate) mod stream;
 pub(crate) mod sysctl;

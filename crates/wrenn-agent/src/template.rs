@@ -4,15 +4,28 @@
 //! Base templates (`minimal`, `python`) are built by Wrenn itself with
 //! debootstrap the first time they are asked for, then served from disk;
 //! they are rebuilt only on request. Every template carries envd at
-//! `/usr/local/bin/envd` and is owned by the capsule uid range (see
-//! `sys::ownership`), so a capsule's user namespace sees root-owned files.
+//! `/usr/local/bin/envd`.
+//!
+//! Templates are stored canonical: files are owned by the ids a capsule
+//! sees (root is 0), and each capsule's launcher maps them into that
+//! capsule's own host uid range with an idmapped mount (`uid_range`,
+//! `sys::rootfs`). Templates of older agents were stored shifted to one
+//! shared range (manifest `uid_base` 100000); [`TemplateStore::open`] and
+//! [`TemplateStore::ensure`] shift such a template back once, in place
+//! (~1 s for `minimal`), and rewrite its manifest.
 //!
 //! Invariants:
+//! - The templates directory is root's alone (mode 0700, set by every
+//!   mutation): canonical templates hold setuid-root binaries (`sudo`, and
+//!   whatever a snapshot brought along), which must never be reachable by a
+//!   host user. Capsules do not need the path: the launcher opens the
+//!   template as host root.
 //! - A template directory is valid iff its `manifest.json` is present. Builds
 //!   happen under `templates/.staging/` and are renamed into place complete, so
 //!   a crash mid-build never leaves something that looks like a template.
-//! - All mutations (build, rebuild, delete, envd refresh) are serialised by one
-//!   lock per store; reads of a complete template take no lock.
+//! - All mutations (build, rebuild, delete, envd refresh, the upgrade of a
+//!   shifted template) are serialised by one lock per store; reads of a
+//!   complete canonical template take no lock.
 //!
 //! Not done here: there is no tracking of which capsules use a template yet,
 //! so `delete` and `refresh_envd` trust the caller not to pull a template
@@ -32,16 +45,14 @@ use tokio::sync::Mutex;
 use crate::layout::Layout;
 use crate::sys::ownership;
 
-pub use manifest::{MANIFEST_FORMAT, Manifest, ManifestError};
+pub use manifest::{CANONICAL_UID_BASE, MANIFEST_FORMAT, Manifest, ManifestError};
 pub use plan::{BASE_TEMPLATES, BaseTemplate, BuildPhase, SUITE, base_template};
 
-/// Where envd, the uid range and the mirror come from.
+/// Where envd and the mirror come from.
 #[derive(Debug, Clone)]
 pub struct TemplateStoreOptions {
     /// The envd binary injected into every template (statically linked).
     pub envd_binary: PathBuf,
-    /// Host uid and gid that capsule uid 0 maps to.
-    pub uid_base: u32,
     /// Debian mirror for builds; `None` reads it from `/etc/apt`.
     pub mirror: Option<String>,
 }
@@ -76,8 +87,6 @@ pub enum TemplateError {
     NotFound { name: String },
     #[error("template {name} already exists")]
     AlreadyExists { name: String },
-    #[error("template {name} is owned by uid base {found}, the store uses {expected}")]
-    UidBaseMismatch { name: String, found: u32, expected: u32 },
     #[error("bad manifest of template {name}")]
     Manifest {
         name: String,
@@ -116,7 +125,9 @@ impl TemplateStore {
         TemplateStore { layout, options, mutation: Mutex::new(()) }
     }
 
-    /// The template `name` if it is on disk and complete.
+    /// The template `name` if it is on disk and complete, as stored: a
+    /// template of an older agent may still be shifted (`manifest.uid_base`
+    /// not 0). Capsules start from [`TemplateStore::open`] instead.
     pub fn get(&self, name: &str) -> Result<Option<Template>, TemplateError> {
         check_name(name)?;
         let path = self.layout.template_manifest(name);
@@ -125,26 +136,31 @@ impl TemplateStore {
         }
         let manifest =
             Manifest::read(&path).map_err(|source| TemplateError::Manifest { name: name.to_owned(), source })?;
-        if manifest.uid_base != self.options.uid_base {
-            return Err(TemplateError::UidBaseMismatch {
-                name: name.to_owned(),
-                found: manifest.uid_base,
-                expected: self.options.uid_base,
-            });
-        }
         Ok(Some(Template { name: name.to_owned(), rootfs: self.layout.template_rootfs(name), manifest }))
     }
 
+    /// The template `name` if it is on disk, canonical: a shifted template
+    /// of an older agent is shifted back first (once, under the store's lock).
+    pub async fn open(&self, name: &str) -> Result<Option<Template>, TemplateError> {
+        match self.get(name)? {
+            Some(template) if template.manifest.uid_base != CANONICAL_UID_BASE => {
+                let _guard = self.mutation.lock().await;
+                self.open_locked(name).await
+            }
+            found => Ok(found),
+        }
+    }
+
     /// The template `name`, building it (and its parents) first if it is a
-    /// base template not yet on disk.
+    /// base template not yet on disk; canonical like [`TemplateStore::open`].
     pub async fn ensure(&self, name: &str, progress: &ProgressFn<'_>) -> Result<Template, TemplateError> {
-        if let Some(template) = self.get(name)? {
+        if let Some(template) = self.open(name).await? {
             return Ok(template);
         }
         let base = base_template(name).ok_or_else(|| TemplateError::Unknown { name: name.to_owned() })?;
         let _guard = self.mutation.lock().await;
         // Another caller may have built it while we waited.
-        if let Some(template) = self.get(name)? {
+        if let Some(template) = self.open_locked(name).await? {
             return Ok(template);
         }
         let mut chain = vec![base];
@@ -153,12 +169,53 @@ impl TemplateStore {
         }
         let mut built = None;
         for base in chain.into_iter().rev() {
-            built = match self.get(base.name)? {
+            built = match self.open_locked(base.name).await? {
                 Some(template) => Some(template),
                 None => Some(self.build_locked(base, progress).await?),
             };
         }
         Ok(built.expect("the chain holds at least the template itself"))
+    }
+
+    /// Creates the templates directory, or takes it back, as root's alone
+    /// (mode 0700; see the module doc).
+    fn seal(&self) -> Result<(), TemplateError> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+
+        let dir = self.layout.templates_dir();
+        let io = |source| TemplateError::Io { path: dir.clone(), source };
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io)
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// [`TemplateStore::open`] for a caller that holds the lock.
+    async fn open_locked(&self, name: &str) -> Result<Option<Template>, TemplateError> {
+        let Some(mut template) = self.get(name)? else { return Ok(None) };
+        let from = template.manifest.uid_base;
+        if from == CANONICAL_UID_BASE {
+            return Ok(Some(template));
+        }
+        let started = std::time::Instant::now();
+        let stats = shift_tree(&template.rootfs, from, CANONICAL_UID_BASE).await?;
+        template.manifest.uid_base = CANONICAL_UID_BASE;
+        let path = self.layout.template_manifest(name);
+        template.manifest.write(&path).map_err(|source| TemplateError::Manifest { name: name.to_owned(), source })?;
+        tracing::info!(
+            template = name,
+            from,
+            inodes = stats.shifted,
+            elapsed = ?started.elapsed(),
+            "shifted a template of an older agent back to canonical ownership"
+        );
+        Ok(Some(template))
     }
 
     /// Builds base template `name` again and replaces the one on disk (its
@@ -217,7 +274,9 @@ impl TemplateStore {
     /// started with; new ones get the new binary.
     pub async fn refresh_envd(&self, name: &str) -> Result<Template, TemplateError> {
         let _guard = self.mutation.lock().await;
-        let mut template = self.get(name)?.ok_or_else(|| TemplateError::NotFound { name: name.to_owned() })?;
+        let mut template =
+            self.open_locked(name).await?.ok_or_else(|| TemplateError::NotFound { name: name.to_owned() })?;
+        self.seal()?;
         let envd_sha256 = build::inject_envd(&template.rootfs, &self.options)
             .await
             .map_err(|source| TemplateError::Step { name: name.to_owned(), step: "envd injection", source })?;
@@ -229,6 +288,7 @@ impl TemplateStore {
     }
 
     async fn build_locked(&self, base: &BaseTemplate, progress: &ProgressFn<'_>) -> Result<Template, TemplateError> {
+        self.seal()?;
         let mirror = match &self.options.mirror {
             Some(mirror) => mirror.clone(),
             None => mirror::read_apt_mirror(Path::new("/etc/apt"), SUITE)
@@ -250,6 +310,16 @@ fn check_name(name: &str) -> Result<(), TemplateError> {
     if valid { Ok(()) } else { Err(TemplateError::InvalidName { name: name.to_owned() }) }
 }
 
+/// Moves the owners of everything under `rootfs` from the uid range at
+/// `from` to the one at `to` (blocking walk, on the blocking pool).
+async fn shift_tree(rootfs: &Path, from: u32, to: u32) -> Result<ownership::ShiftStats, TemplateError> {
+    let rootfs = rootfs.to_owned();
+    tokio::task::spawn_blocking(move || ownership::shift_tree(&rootfs, from, to))
+        .await
+        .expect("the shift walk does not panic")
+        .map_err(|e| TemplateError::Io { path: e.path, source: e.source })
+}
+
 async fn tree_size(rootfs: &Path) -> Result<u64, TemplateError> {
     let rootfs = rootfs.to_owned();
     tokio::task::spawn_blocking(move || ownership::tree_size(&rootfs))
@@ -263,7 +333,7 @@ mod tests {
     use super::*;
 
     fn store(data_dir: &Path) -> TemplateStore {
-        let options = TemplateStoreOptions { envd_binary: "/nonexistent".into(), uid_base: 100_000, mirror: None };
+        let options = TemplateStoreOptions { envd_binary: "/nonexistent".into(), mirror: None };
         TemplateStore::new(Layout::new(data_dir), options)
     }
 
@@ -295,6 +365,7 @@ mod tests {
             packages: vec![],
             envd_sha256: String::new(),
             size_bytes: 0,
+            // Written by an older agent: shifted (its empty rootfs has nothing to move).
             uid_base: 100_000,
         };
         std::fs::create_dir_all(layout.template_rootfs("custom")).unwrap();
@@ -303,15 +374,14 @@ mod tests {
         assert_eq!(names, ["custom"]);
         assert!(store.get("minimal").unwrap().is_none());
 
-        let other = TemplateStore::new(
-            layout.clone(),
-            TemplateStoreOptions { envd_binary: "/x".into(), uid_base: 200_000, mirror: None },
-        );
-        assert!(matches!(other.get("custom"), Err(TemplateError::UidBaseMismatch { found: 100_000, .. })));
+        assert_eq!(store.get("custom").unwrap().unwrap().manifest.uid_base, 100_000);
 
         let progress = |_: BuildProgress| {};
         assert!(matches!(store.ensure("nope", &progress).await, Err(TemplateError::Unknown { .. })));
-        assert!(matches!(store.ensure("custom", &progress).await, Ok(t) if t.name == "custom"));
+        let custom = store.ensure("custom", &progress).await.unwrap();
+        assert_eq!((custom.name.as_str(), custom.manifest.uid_base), ("custom", CANONICAL_UID_BASE));
+        assert_eq!(store.get("custom").unwrap().unwrap().manifest.uid_base, CANONICAL_UID_BASE);
+        assert!(store.open("missing").await.unwrap().is_none());
         store.delete("custom").await.unwrap();
         assert!(matches!(store.delete("custom").await, Err(TemplateError::NotFound { .. })));
         assert!(store.list().unwrap().is_empty());

@@ -12,6 +12,9 @@ pub enum CapsuleState {
     Starting,
     Running,
     Paused,
+    /// Processes and memory written to disk and ended; disk, network and
+    /// limits kept. `resume` restores it, running.
+    Hibernated,
     Stopping,
     Stopped,
     /// An operation failed half way; only `destroy` is accepted.
@@ -24,6 +27,7 @@ impl fmt::Display for CapsuleState {
             CapsuleState::Starting => "starting",
             CapsuleState::Running => "running",
             CapsuleState::Paused => "paused",
+            CapsuleState::Hibernated => "hibernated",
             CapsuleState::Stopping => "stopping",
             CapsuleState::Stopped => "stopped",
             CapsuleState::Error => "in error",
@@ -38,6 +42,7 @@ pub enum Operation {
     Destroy,
     Pause,
     Resume,
+    Hibernate,
     Ping,
     Snapshot,
 }
@@ -49,6 +54,7 @@ impl fmt::Display for Operation {
             Operation::Destroy => "destroy",
             Operation::Pause => "pause",
             Operation::Resume => "resume",
+            Operation::Hibernate => "hibernate",
             Operation::Ping => "ping",
             Operation::Snapshot => "snapshot",
         })
@@ -73,11 +79,11 @@ pub(crate) fn admit(state: CapsuleState, operation: Operation) -> Admission {
     match (operation, state) {
         (Destroy, Stopped) => Admission::AlreadyDone,
         (Destroy, _) => Admission::Run,
-        (Pause, Running) | (Resume, Paused) => Admission::Run,
-        (Pause, Paused) | (Resume, Running) => Admission::AlreadyDone,
+        (Pause, Running) | (Resume, Paused | Hibernated) | (Hibernate, Running | Paused) => Admission::Run,
+        (Pause, Paused) | (Resume, Running) | (Hibernate, Hibernated) => Admission::AlreadyDone,
         (Ping, Running | Paused) => Admission::Run,
         (Snapshot, Running | Paused) => Admission::Run,
-        (Create, _) | (Pause | Resume | Ping | Snapshot, _) => Admission::Refuse,
+        (Create, _) | (Pause | Resume | Hibernate | Ping | Snapshot, _) => Admission::Refuse,
     }
 }
 
@@ -233,14 +239,15 @@ mod tests {
         use Admission::*;
         use CapsuleState::*;
         use Operation::*;
-        let states = [Starting, Running, Paused, Stopping, Stopped, Error];
-        let table: &[(Operation, [Admission; 6])] = &[
-            (Destroy, [Run, Run, Run, Run, AlreadyDone, Run]),
-            (Pause, [Refuse, Run, AlreadyDone, Refuse, Refuse, Refuse]),
-            (Resume, [Refuse, AlreadyDone, Run, Refuse, Refuse, Refuse]),
-            (Ping, [Refuse, Run, Run, Refuse, Refuse, Refuse]),
-            (Snapshot, [Refuse, Run, Run, Refuse, Refuse, Refuse]),
-            (Create, [Refuse; 6]),
+        let states = [Starting, Running, Paused, Hibernated, Stopping, Stopped, Error];
+        let table: &[(Operation, [Admission; 7])] = &[
+            (Destroy, [Run, Run, Run, Run, Run, AlreadyDone, Run]),
+            (Pause, [Refuse, Run, AlreadyDone, Refuse, Refuse, Refuse, Refuse]),
+            (Resume, [Refuse, AlreadyDone, Run, Run, Refuse, Refuse, Refuse]),
+            (Hibernate, [Refuse, Run, Run, AlreadyDone, Refuse, Refuse, Refuse]),
+            (Ping, [Refuse, Run, Run, Refuse, Refuse, Refuse, Refuse]),
+            (Snapshot, [Refuse, Run, Run, Refuse, Refuse, Refuse, Refuse]),
+            (Create, [Refuse; 7]),
         ];
         for (operation, row) in table {
             for (state, want) in states.iter().zip(row) {
@@ -256,6 +263,7 @@ mod tests {
         assert!(!idle_expired(CapsuleState::Running, s(9), 10));
         assert!(!idle_expired(CapsuleState::Running, s(1000), 0));
         assert!(!idle_expired(CapsuleState::Paused, s(1000), 10));
+        assert!(!idle_expired(CapsuleState::Hibernated, s(1000), 10));
         let table = [
             (0, 1_000_000_000, s(1), 1, 100.0),
             (0, 1_000_000_000, s(1), 2, 50.0),

@@ -38,6 +38,7 @@ pub(crate) enum CapsuleRequest {
     Destroy { reply: Reply<()> },
     Pause { reply: Reply<CapsuleInfo> },
     Resume { reply: Reply<CapsuleInfo> },
+    Hibernate { reply: Reply<CapsuleInfo> },
     Ping { reply: Reply<CapsuleInfo> },
     Snapshot { template: String, reply: Reply<Template> },
 }
@@ -56,10 +57,11 @@ impl Start {
             Start::Create { record, .. } => (record, false),
             Start::Adopt { record } => (record, true),
         };
-        let state = match (adopted, record.paused) {
-            (false, _) => CapsuleState::Starting,
-            (true, false) => CapsuleState::Running,
-            (true, true) => CapsuleState::Paused,
+        let state = match (adopted, record.paused, record.hibernated) {
+            (false, _, _) => CapsuleState::Starting,
+            (true, _, true) => CapsuleState::Hibernated,
+            (true, false, false) => CapsuleState::Running,
+            (true, true, false) => CapsuleState::Paused,
         };
         CapsuleInfo {
             id,
@@ -72,7 +74,7 @@ impl Start {
             created_at: record.created_at,
             slot: addrs.slot,
             envd_addr: adopted.then(|| SocketAddr::from((addrs.capsule, envd_port))),
-            init_pid: adopted.then_some(record.init_pid),
+            init_pid: (adopted && !record.hibernated).then_some(record.init_pid),
         }
     }
 }
@@ -169,6 +171,7 @@ impl Owner {
             disk_mb: record.disk_mb,
             netns_path: network.netns_path.clone(),
             hostname: id.to_string(),
+            uid_base: record.uid_base,
         };
         let pid = match shared.runtime.create(&spec).await {
             Ok(pid) => pid,
@@ -220,10 +223,14 @@ impl Owner {
         self.shared.deregister(id, self.slot, network.is_ok());
     }
 
-    /// Takes over a capsule found running after an agent restart; the
-    /// kernel's freezer state is made to match the record.
+    /// Takes over a capsule found running (or hibernated) after an agent
+    /// restart; the kernel's freezer state is made to match the record.
     async fn adopt(&mut self, record: CapsuleRecord) {
         let id = self.id;
+        if record.hibernated {
+            self.record = Some(record);
+            return;
+        }
         let result =
             if record.paused { self.shared.runtime.pause(&id).await } else { self.shared.runtime.resume(&id).await };
         if let Err(err) = result {
@@ -260,6 +267,14 @@ impl Owner {
             CapsuleRequest::Resume { reply } => {
                 let result = match self.admit(Operation::Resume) {
                     Ok(true) => self.resume().await,
+                    Ok(false) => Ok(()),
+                    Err(err) => Err(err),
+                };
+                let _ = reply.send(result.map(|()| self.info.borrow().clone()));
+            }
+            CapsuleRequest::Hibernate { reply } => {
+                let result = match self.admit(Operation::Hibernate) {
+                    Ok(true) => self.hibernate().await,
                     Ok(false) => Ok(()),
                     Err(err) => Err(err),
                 };
@@ -322,6 +337,9 @@ impl Owner {
 
     async fn resume(&mut self) -> Result<(), CapsuleError> {
         let id = self.id;
+        if self.state() == CapsuleState::Hibernated {
+            return self.restore().await;
+        }
         if let Err(source) = self.shared.runtime.resume(&id).await {
             self.set_state(CapsuleState::Error);
             return Err(CapsuleError::Runtime { id, operation: Operation::Resume, source });
@@ -341,15 +359,90 @@ impl Owner {
         Ok(())
     }
 
+    /// Writes the capsule to disk and ends its processes. A paused capsule
+    /// is dumped while frozen (CRIU takes the frozen cgroup as it is), so it
+    /// never runs in between. A failed dump leaves the capsule as it was.
+    async fn hibernate(&mut self) -> Result<(), CapsuleError> {
+        let id = self.id;
+        let runtime = &self.shared.runtime;
+        if !runtime.capabilities().hibernate {
+            return Err(CapsuleError::Unsupported { runtime: runtime.name(), operation: Operation::Hibernate });
+        }
+        if let Err(source) = runtime.hibernate(&id).await {
+            if matches!(source, RuntimeError::Lost { .. }) {
+                self.info.send_modify(|info| info.init_pid = None);
+                self.set_state(CapsuleState::Error);
+            }
+            return Err(CapsuleError::Runtime { id, operation: Operation::Hibernate, source });
+        }
+        self.info.send_modify(|info| {
+            info.init_pid = None;
+            info.state = CapsuleState::Hibernated;
+        });
+        self.last_cpu = None;
+        self.save_record(|record| {
+            record.paused = false;
+            record.hibernated = true;
+        })
+    }
+
+    /// Resume of a hibernated capsule: the runtime restores it (running,
+    /// also if it was paused when hibernated), then envd must answer again.
+    /// Established TCP connections were closed by the hibernate; listening
+    /// sockets are back.
+    async fn restore(&mut self) -> Result<(), CapsuleError> {
+        let id = self.id;
+        let pid = match self.shared.runtime.restore(&id).await {
+            Ok(pid) => pid,
+            Err(source) => {
+                self.set_state(CapsuleState::Error);
+                return Err(CapsuleError::Runtime { id, operation: Operation::Resume, source });
+            }
+        };
+        self.info.send_modify(|info| info.init_pid = Some(pid));
+        let saved = self.save_record(|record| {
+            record.init_pid = pid;
+            record.paused = false;
+            record.hibernated = false;
+        });
+        if let Err(err) = saved {
+            // Running, but a restarted agent would take it for hibernated.
+            self.set_state(CapsuleState::Error);
+            return Err(err);
+        }
+        let addr = self.envd_addr();
+        let timeout = self.shared.config.ready_timeout;
+        if let Err(source) = self.shared.envd.wait_ready(addr, timeout).await {
+            self.set_state(CapsuleState::Error);
+            return Err(CapsuleError::NotReady { id, timeout, source });
+        }
+        self.set_state(CapsuleState::Running);
+        self.last_cpu = None;
+        if let Some(record) = &self.record {
+            let init =
+                self.shared.envd.init(addr, &record.default_env, record.default_user.as_deref(), INIT_TIMEOUT).await;
+            if let Err(err) = init {
+                // The capsule runs; only its clock may be behind.
+                tracing::warn!(%id, error = &err as &dyn std::error::Error, "envd init after restore failed");
+            }
+        }
+        Ok(())
+    }
+
     fn save_paused(&mut self, paused: bool) -> Result<(), CapsuleError> {
+        self.save_record(|record| record.paused = paused)
+    }
+
+    fn save_record(&mut self, change: impl FnOnce(&mut CapsuleRecord)) -> Result<(), CapsuleError> {
         let Some(record) = &mut self.record else { return Ok(()) };
-        record.paused = paused;
+        change(record);
         let path = self.shared.config.layout.capsule_record(&self.id.to_string());
         record.write(&path).map_err(|source| CapsuleError::Record { id: self.id, path, source })
     }
 
     /// Freezes the capsule (if running), copies its merged root as the host
-    /// sees it through its init, and thaws it again.
+    /// sees it through its init (owned by the capsule's uid range; the store
+    /// makes it canonical), and thaws it again.
     async fn snapshot(&mut self, name: &str) -> Result<Template, CapsuleError> {
         let id = self.id;
         let runtime = &self.shared.runtime;
@@ -359,7 +452,7 @@ impl Owner {
         let (Some(record), Some(pid)) = (&self.record, self.info.borrow().init_pid) else {
             return Err(CapsuleError::InvalidState { id, operation: Operation::Snapshot, state: self.state() });
         };
-        let parent = record.template.clone();
+        let (parent, uid_base) = (record.template.clone(), record.uid_base);
         let was_running = self.state() == CapsuleState::Running;
         if was_running && let Err(source) = runtime.pause(&id).await {
             return Err(CapsuleError::Runtime { id, operation: Operation::Pause, source });
@@ -368,7 +461,7 @@ impl Owner {
         let result = self
             .shared
             .templates
-            .import(name, &parent, |staging| async move {
+            .import(name, &parent, uid_base, |staging| async move {
                 let args = [
                     std::ffi::OsStr::new("-a"),
                     "--one-file-system".as_ref(),
@@ -423,7 +516,10 @@ impl CapsuleRequest {
     fn refuse(self, error: CapsuleError) {
         match self {
             CapsuleRequest::Destroy { reply } => drop(reply.send(Err(error))),
-            CapsuleRequest::Pause { reply } | CapsuleRequest::Resume { reply } | CapsuleRequest::Ping { reply } => {
+            CapsuleRequest::Pause { reply }
+            | CapsuleRequest::Resume { reply }
+            | CapsuleRequest::Hibernate { reply }
+            | CapsuleRequest::Ping { reply } => {
                 drop(reply.send(Err(error)));
             }
             CapsuleRequest::Snapshot { reply, .. } => drop(reply.send(Err(error))),

@@ -117,6 +117,15 @@ impl V1Set {
         Ok(CgroupStats { cpu_usage_ns, memory_bytes })
     }
 
+    /// `memory.force_empty` reclaims every page it can; only valid once
+    /// the cgroup has no tasks.
+    pub(super) fn reclaim_memory(&self) -> Result<(), CgroupError> {
+        match self.dir("memory") {
+            Some(dir) => write(&dir.join("memory.force_empty"), "0"),
+            None => Ok(()),
+        }
+    }
+
     fn dir(&self, controller: &str) -> Option<&Path> {
         self.controllers.iter().find(|(name, _)| *name == controller).map(|(_, dir)| dir.as_path())
     }

@@ -50,6 +50,24 @@ impl V2Set {
         settle(&events, || Ok(read(&events)?.lines().any(|line| line.trim() == wanted)))
     }
 
+    /// Asks `memory.reclaim` for everything the cgroup is charged with; the
+    /// kernel answers `EAGAIN` when it got less, which is not an error here.
+    pub(super) fn reclaim_memory(&self) -> Result<(), CgroupError> {
+        let path = self.dir.join("memory.current");
+        let current = read(&path)?.trim().to_owned();
+        if current == "0" {
+            return Ok(());
+        }
+        match std::fs::write(self.dir.join("memory.reclaim"), &current) {
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+            result => result.map_err(|source| CgroupError::Write {
+                path: self.dir.join("memory.reclaim"),
+                value: current,
+                source,
+            }),
+        }
+    }
+
     pub(super) fn stats(&self) -> Result<CgroupStats, CgroupError> {
         let path = self.dir.join("cpu.stat");
         let usage_usec = read(&path)?

@@ -69,6 +69,7 @@ fn capsule_state(state: CapsuleState) -> pb::CapsuleState {
         CapsuleState::Starting => pb::CapsuleState::CAPSULE_STATE_STARTING,
         CapsuleState::Running => pb::CapsuleState::CAPSULE_STATE_RUNNING,
         CapsuleState::Paused => pb::CapsuleState::CAPSULE_STATE_PAUSED,
+        CapsuleState::Hibernated => pb::CapsuleState::CAPSULE_STATE_HIBERNATED,
         CapsuleState::Stopping => pb::CapsuleState::CAPSULE_STATE_STOPPING,
         CapsuleState::Stopped => pb::CapsuleState::CAPSULE_STATE_STOPPED,
         CapsuleState::Error => pb::CapsuleState::CAPSULE_STATE_ERROR,

@@ -330,13 +330,18 @@ impl pb::HostAgentService for HostAgent {
         Response::ok(pb::WriteFileResponse::default())
     }
 
-    /// Hibernation needs a runtime that can save a capsule's memory to disk;
-    /// the container runtime cannot.
+    /// Unimplemented when the runtime cannot hibernate (no working CRIU on
+    /// this host); `ResumeCapsule` restores a hibernated capsule.
     async fn hibernate_capsule(
         &self,
         _ctx: RequestContext,
-        _request: ServiceRequest<'_, pb::HibernateCapsuleRequest>,
+        request: ServiceRequest<'_, pb::HibernateCapsuleRequest>,
     ) -> ServiceResult<pb::HibernateCapsuleResponse> {
-        Err(ConnectError::unimplemented("not served by this agent yet"))
+        let id = parse_capsule_id(&request.to_owned_message().capsule_id)?;
+        let info = self.manager.hibernate(id).await.map_err(|err| capsule_error(&err))?;
+        Response::ok(pb::HibernateCapsuleResponse {
+            capsule: convert::capsule_info(&info).into(),
+            ..Default::default()
+        })
     }
 }

@@ -2,10 +2,11 @@
 //! overlayfs root, started by the `wrenn-launch` helper process.
 //!
 //! ```text
-//! create:  dirs (owned by uid_base) → disk image (sparse ext4, loop-mounted
+//! create:  dirs (owned by the capsule's uid_base) → disk image (sparse ext4, loop-mounted
 //!          at layer/ when disk_mb > 0) → cgroups → wrenn-launch (JSON on
 //!          stdin) → init pid from its stdout (also in <capsule>/init.pid)
 //! pause:   freezer              resume: thaw
+//! hibernate / restore: CRIU, see `container::hibernate`
 //! destroy: freeze, SIGKILL every pid, thaw, wait until empty,
 //!          remove cgroups, unmount layer/, remove the capsule dir
 //! ```
@@ -21,9 +22,13 @@
 //! namespace (tests only).
 //!
 //! What it does not do: networking (the capsule joins the netns in
-//! [`CapsuleSpec::netns_path`], prepared by `network`), and templates
-//! (the lower layer must already be uid-shifted to `uid_base`).
+//! [`CapsuleSpec::netns_path`], prepared by `network`), and uid ranges
+//! (each capsule comes with its own [`CapsuleSpec::uid_base`], see
+//! `uid_range`; the template is mapped into it by an idmapped mount, see
+//! `sys::rootfs`).
 
+pub mod dns;
+pub mod hibernate;
 pub mod launch;
 
 use std::collections::HashMap;
@@ -50,36 +55,41 @@ pub struct ContainerConfig {
     pub layout: Layout,
     /// The `wrenn-launch` binary.
     pub launcher: PathBuf,
-    /// Host uid (and gid) of root in every capsule; templates are shifted to
-    /// it, so all capsules share it.
-    pub uid_base: u32,
     /// Normally [`CGROUP_ROOT`].
     pub cgroup_root: PathBuf,
     /// Absolute path in the capsule, then arguments; normally envd.
     pub init: Vec<String>,
     pub env: Vec<String>,
     pub pids_max: u64,
+    /// The CRIU binary hibernate runs (`scripts/build-criu.sh` installs it
+    /// at [`DEFAULT_CRIU`]); `None` or a binary whose `criu check` fails
+    /// turns hibernate off.
+    pub criu: Option<PathBuf>,
 }
+
+/// Where `scripts/build-criu.sh` installs the patched CRIU.
+pub const DEFAULT_CRIU: &str = "/usr/local/lib/wrenn/criu";
 
 impl ContainerConfig {
     /// envd as init, on the host's cgroups.
-    pub fn new(layout: Layout, launcher: PathBuf, uid_base: u32) -> ContainerConfig {
+    pub fn new(layout: Layout, launcher: PathBuf) -> ContainerConfig {
         ContainerConfig {
             layout,
             launcher,
-            uid_base,
             cgroup_root: PathBuf::from(CGROUP_ROOT),
             init: vec!["/usr/local/bin/envd".into(), "--port".into(), "49983".into()],
             env: Vec::new(),
             pids_max: 4096,
+            criu: Some(PathBuf::from(DEFAULT_CRIU)),
         }
     }
 }
 
-/// One running capsule.
+/// One capsule, running or hibernated.
 #[derive(Debug)]
 struct Capsule {
-    pid: u32,
+    /// Host pid of the init; `None` while hibernated.
+    pid: Option<u32>,
     dir: PathBuf,
     cgroups: Arc<CgroupSet>,
 }
@@ -87,6 +97,8 @@ struct Capsule {
 #[derive(Debug)]
 pub struct ContainerRuntime {
     config: ContainerConfig,
+    /// Whether `config.criu` passed `criu check` when the runtime was made.
+    criu_works: bool,
     capsules: Mutex<HashMap<CapsuleId, Capsule>>,
 }
 
@@ -111,8 +123,19 @@ enum ContainerError {
 }
 
 impl ContainerRuntime {
+    /// Probes `config.criu` once (`criu check`, ~80 ms) when it exists.
     pub fn new(config: ContainerConfig) -> ContainerRuntime {
-        ContainerRuntime { config, capsules: Mutex::new(HashMap::new()) }
+        let criu_works = match config.criu.as_deref().filter(|criu| criu.exists()) {
+            Some(criu) => match crate::sys::criu::check(criu) {
+                Ok(()) => true,
+                Err(err) => {
+                    tracing::warn!(error = &err as &dyn std::error::Error, "hibernate is off");
+                    false
+                }
+            },
+            None => false,
+        };
+        ContainerRuntime { config, criu_works, capsules: Mutex::new(HashMap::new()) }
     }
 
     pub fn config(&self) -> &ContainerConfig {
@@ -148,9 +171,10 @@ impl ContainerRuntime {
         Ok(adopted)
     }
 
-    /// Host pid of the capsule's init, if the capsule is known.
+    /// Host pid of the capsule's init, if the capsule is known and not
+    /// hibernated.
     pub fn init_pid(&self, id: &CapsuleId) -> Option<u32> {
-        self.lock().get(id).map(|capsule| capsule.pid)
+        self.lock().get(id).and_then(|capsule| capsule.pid)
     }
 
     /// Host directory of a capsule's writable layer.
@@ -179,7 +203,7 @@ impl ContainerRuntime {
         }
         match self.start(spec, &dir).await {
             Ok((report, cgroups)) => {
-                let capsule = Capsule { pid: report.pid, dir, cgroups: Arc::new(cgroups) };
+                let capsule = Capsule { pid: Some(report.pid), dir, cgroups: Arc::new(cgroups) };
                 self.lock().insert(spec.id, capsule);
                 Ok(report)
             }
@@ -191,7 +215,9 @@ impl ContainerRuntime {
     }
 
     async fn start(&self, spec: &CapsuleSpec, dir: &Path) -> Result<(LaunchReport, CgroupSet), ContainerError> {
-        prepare_dirs(dir, spec.disk_mb, self.config.uid_base).await?;
+        prepare_dirs(dir, spec.disk_mb, spec.uid_base).await?;
+        dns::write_files(&dir.join(UPPER_DIR), &spec.template_rootfs, &spec.hostname, spec.uid_base)
+            .map_err(|err| ContainerError::Prepare { path: err.path, source: err.source })?;
         let limits = CgroupLimits {
             memory_bytes: spec.memory_mb.saturating_mul(1 << 20),
             vcpus: spec.vcpus,
@@ -205,11 +231,15 @@ impl ContainerRuntime {
             // An empty path keeps the launcher's network namespace (tests).
             netns_path: (!spec.netns_path.as_os_str().is_empty()).then(|| spec.netns_path.clone()),
             hostname: spec.hostname.clone(),
-            uid_base: self.config.uid_base,
+            uid_base: spec.uid_base,
             cgroup_procs: cgroups.procs_files(),
             init: self.config.init.clone(),
             env: self.config.env.clone(),
         };
+        if let Err(source) = hibernate::save_launch_spec(dir, &launch_spec) {
+            let _ = tokio::task::spawn_blocking(move || cgroups.destroy()).await;
+            return Err(ContainerError::Prepare { path: dir.to_owned(), source });
+        }
         match self.run_launcher(&launch_spec).await {
             Ok(report) => Ok((report, cgroups)),
             Err(err) => {
@@ -234,6 +264,25 @@ impl ContainerRuntime {
         // A panic while holding the map leaves it consistent (every update
         // is a single insert or remove), so poisoning is ignored.
         self.capsules.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The working CRIU binary, if hibernate is available.
+    fn criu(&self) -> Option<PathBuf> {
+        self.config.criu.clone().filter(|_| self.criu_works)
+    }
+
+    /// Init pid, dir and cgroups of a known capsule.
+    fn parts(&self, id: &CapsuleId) -> Result<(Option<u32>, PathBuf, Arc<CgroupSet>), RuntimeError> {
+        self.lock()
+            .get(id)
+            .map(|capsule| (capsule.pid, capsule.dir.clone(), Arc::clone(&capsule.cgroups)))
+            .ok_or(RuntimeError::NotFound { id: id.to_string() })
+    }
+
+    fn set_pid(&self, id: &CapsuleId, pid: Option<u32>) {
+        if let Some(capsule) = self.lock().get_mut(id) {
+            capsule.pid = pid;
+        }
     }
 
     fn cgroups(&self, id: &CapsuleId) -> Result<Arc<CgroupSet>, RuntimeError> {
@@ -265,7 +314,7 @@ impl Runtime for ContainerRuntime {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { pause: true, hibernate: false, memory_snapshot: false, disk_snapshot: true }
+        Capabilities { pause: true, hibernate: self.criu_works, memory_snapshot: false, disk_snapshot: true }
     }
 
     fn create<'a>(&'a self, spec: &'a CapsuleSpec) -> RuntimeFuture<'a, u32> {
@@ -289,11 +338,25 @@ impl Runtime for ContainerRuntime {
     }
 
     fn pause<'a>(&'a self, id: &'a CapsuleId) -> RuntimeFuture<'a, ()> {
-        Box::pin(self.with_cgroups(id, "pause", CgroupSet::freeze))
+        Box::pin(async move {
+            self.require_running(id, "pause")?;
+            self.with_cgroups(id, "pause", CgroupSet::freeze).await
+        })
     }
 
     fn resume<'a>(&'a self, id: &'a CapsuleId) -> RuntimeFuture<'a, ()> {
-        Box::pin(self.with_cgroups(id, "resume", CgroupSet::thaw))
+        Box::pin(async move {
+            self.require_running(id, "resume")?;
+            self.with_cgroups(id, "resume", CgroupSet::thaw).await
+        })
+    }
+
+    fn hibernate<'a>(&'a self, id: &'a CapsuleId) -> RuntimeFuture<'a, ()> {
+        Box::pin(self.hibernate_capsule(id))
+    }
+
+    fn restore<'a>(&'a self, id: &'a CapsuleId) -> RuntimeFuture<'a, u32> {
+        Box::pin(self.restore_capsule(id))
     }
 
     fn recover(&self) -> RuntimeFuture<'_, Vec<CapsuleId>> {
@@ -353,7 +416,8 @@ fn remove_capsule_dir(dir: &Path) -> Result<(), ContainerError> {
     }
 }
 
-/// Scans `capsules_dir`: live capsules are returned, dead ones removed.
+/// Scans `capsules_dir`: live and hibernated capsules are returned, dead
+/// ones removed.
 fn recover_dir(capsules_dir: &Path, cgroup_root: &Path) -> Vec<(CapsuleId, Capsule)> {
     let Ok(entries) = std::fs::read_dir(capsules_dir) else { return Vec::new() };
     let mut live = Vec::new();
@@ -363,7 +427,14 @@ fn recover_dir(capsules_dir: &Path, cgroup_root: &Path) -> Vec<(CapsuleId, Capsu
         let Ok(cgroups) = CgroupSet::open(cgroup_root, &ContainerRuntime::cgroup_name(&id)) else { continue };
         let pid = launch::read_pid_file(&dir).filter(|pid| cgroups.pids().is_ok_and(|pids| pids.contains(pid)));
         match pid {
-            Some(pid) => live.push((id, Capsule { pid, dir, cgroups: Arc::new(cgroups) })),
+            Some(pid) => {
+                // A dump that died with the agent before its commit point.
+                let _ = std::fs::remove_dir_all(dir.join(hibernate::HIBERNATE_DIR));
+                live.push((id, Capsule { pid: Some(pid), dir, cgroups: Arc::new(cgroups) }));
+            }
+            None if hibernate::is_hibernated(&dir) => {
+                live.push((id, Capsule { pid: None, dir, cgroups: Arc::new(cgroups) }));
+            }
             None => {
                 if let Err(err) = cgroups.destroy() {
                     tracing::warn!(%id, error = &err as &dyn std::error::Error, "could not remove cgroups of a dead capsule");

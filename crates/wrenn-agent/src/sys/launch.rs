@@ -6,29 +6,35 @@
 //! `runtime::container::launch`), never in the agent: `clone` with
 //! `CLONE_NEWUSER` and `setns` need a single-threaded caller.
 //!
-//! Two pipes synchronise parent and child. The child blocks on `go` until
-//! the parent has written its id maps and cgroups (before the maps exist
-//! the child is `nobody` and cannot mount). `report` is close-on-exec: the
-//! child writes an error message into it and exits if a step fails, so
-//! end-of-file without data means the init has exec'ed.
+//! A socket pair and a pipe synchronise parent and child. The child blocks
+//! on `go` until the parent has written its id maps and cgroups (before the
+//! maps exist the child is `nobody` and cannot mount) and has made the
+//! template's idmapped copy with the child's own user namespace (only the
+//! host's root may idmap a host filesystem); the go message carries that
+//! tree's fd (`SCM_RIGHTS`). `report` is close-on-exec: the child writes an
+//! error message into it and exits if a step fails, so end-of-file without
+//! data means the init has exec'ed.
 
 mod child;
+pub(crate) mod restore;
 mod seccomp;
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{IoSlice, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
+use nix::sys::socket::{AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType};
 
 use crate::runtime::container::launch::{CONSOLE_FILE, LaunchSpec, PID_FILE};
+use crate::sys::{idmap, rootfs};
+use crate::uid_range::UidRange;
 
 /// Stack of the cloned child until it execs.
 const CHILD_STACK_BYTES: usize = 1 << 20;
-/// Ids mapped into every capsule (uid 0..65535 → base..base+65535).
-const MAPPED_IDS: u32 = 65536;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum LaunchError {
@@ -46,6 +52,10 @@ pub(crate) enum LaunchError {
     },
     #[error("could not create a pipe")]
     Pipe(#[source] nix::Error),
+    #[error("could not open the capsule's user namespace")]
+    UserNs(#[source] std::io::Error),
+    #[error("could not map the template into the capsule's uid range")]
+    Template(#[source] rootfs::RootfsError),
     #[error("could not clone the capsule init")]
     Clone(#[source] nix::Error),
     #[error("could not write {path}")]
@@ -68,9 +78,12 @@ pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
         nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
             .map_err(|source| LaunchError::JoinNetns { path: path.clone(), source })?;
     }
-    let (go_read, go_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(LaunchError::Pipe)?;
+    let (go_write, go_read) =
+        nix::sys::socket::socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(LaunchError::Pipe)?;
     let (report_read, report_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(LaunchError::Pipe)?;
-    let mut go_read = Some(File::from(go_read));
+    let mut go_read = Some(go_read);
+    let mut go_write = Some(go_write);
     let mut report_write = Some(File::from(report_write));
     // Opened here, in the host's mount namespace: a file the child opened
     // through its copy of the host's mounts would keep that copy (and with
@@ -81,6 +94,11 @@ pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
         .append(true)
         .mode(0o600)
         .open(&console_path)
+        .map_err(|source| LaunchError::Write { path: console_path.clone(), source })?;
+    // Owned by the capsule's root like the rest of its dir (still 0600, and
+    // unreachable by path from inside): a checkpoint restore reopens it as
+    // that user.
+    std::os::unix::fs::fchown(&console, Some(spec.uid_base), Some(spec.uid_base))
         .map_err(|source| LaunchError::Write { path: console_path, source })?;
     let mut console = Some(console);
 
@@ -91,6 +109,9 @@ pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
         | CloneFlags::CLONE_NEWIPC;
     let mut stack = vec![0u8; CHILD_STACK_BYTES];
     let callback = Box::new(|| {
+        // The child's copy of the parent's end must go, so that a parent that
+        // gives up before the go message means end-of-file for the child.
+        drop(go_write.take());
         // The child owns copies of every fd; it only needs these three.
         let (Some(go), Some(report), Some(console)) = (go_read.take(), report_write.take(), console.take()) else {
             return 127;
@@ -106,21 +127,26 @@ pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
     drop(go_read.take());
     drop(report_write.take());
     drop(console.take());
-    let mut go_write = File::from(go_write);
+    let go_write = go_write.take().ok_or(LaunchError::Release(std::io::ErrorKind::BrokenPipe.into()))?;
     let mut report_read = File::from(report_read);
 
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    let map = format!("0 {} {MAPPED_IDS}\n", spec.uid_base);
+    let map = idmap::id_map(UidRange { base: spec.uid_base });
     write_file(proc_dir.join("uid_map"), &map)?;
-    // setgroups must be denied before an unprivileged gid_map; we are
-    // privileged, but a capsule must never drop its supplementary groups to
-    // escape a "deny by group" permission either.
-    write_file(proc_dir.join("setgroups"), "deny")?;
+    // setgroups stays allowed (the default when a privileged process writes
+    // the gid map): every gid a capsule can hold is its own range, so
+    // dropping groups reveals nothing, and `sudo`, `su` and package
+    // maintainer scripts call setgroups even as root. Setuid escalation of
+    // non-root users is still off: no_new_privs is set with seccomp.
     write_file(proc_dir.join("gid_map"), &map)?;
     for procs in &spec.cgroup_procs {
         write_file(procs.clone(), &format!("{pid}\n"))?;
     }
-    go_write.write_all(b"g").map_err(LaunchError::Release)?;
+    let userns = File::open(proc_dir.join("ns/user")).map_err(LaunchError::UserNs)?;
+    let lower = rootfs::idmapped_template(&spec.template_rootfs, userns.as_fd()).map_err(LaunchError::Template)?;
+    drop(userns);
+    release(&go_write, &lower)?;
+    drop(lower);
     drop(go_write);
 
     let mut message = String::new();
@@ -138,6 +164,16 @@ pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
     write_file(partial.clone(), &format!("{pid}\n"))?;
     std::fs::rename(&partial, &pid_file).map_err(|source| LaunchError::Write { path: pid_file, source })?;
     Ok(pid)
+}
+
+/// Sends the go byte with the idmapped template's fd attached.
+fn release(go: &OwnedFd, lower: &OwnedFd) -> Result<(), LaunchError> {
+    let fds = [lower.as_raw_fd()];
+    let message = [IoSlice::new(b"g")];
+    let control = [ControlMessage::ScmRights(&fds)];
+    nix::sys::socket::sendmsg::<()>(go.as_raw_fd(), &message, &control, MsgFlags::empty(), None)
+        .map_err(|e| LaunchError::Release(e.into()))?;
+    Ok(())
 }
 
 fn write_file(path: PathBuf, content: &str) -> Result<(), LaunchError> {

@@ -1,8 +1,13 @@
-//! Shifting the owners of a template's files into a capsule's uid range.
+//! Shifting the owners of a tree of files from one uid range to another.
 //!
 //! Capsules run in a user namespace that maps capsule uid `0..65536` to host
-//! uid `base..base + 65536`. A template built as host root must therefore be
-//! owned by `base + uid` for the capsule to see its files as owned by `uid`.
+//! uid `base..base + 65536` (its own `base`, see `uid_range`). Templates are
+//! stored canonical (owned by the capsule's view of ids) and mapped by an
+//! idmapped mount, so no shift happens on the way into a capsule. Files
+//! coming *out* of a capsule (a snapshot copy: owned by `base + uid` on the
+//! host) are shifted to canonical, and so are templates of older agents,
+//! which were stored shifted to one shared base.
+//!
 //! The shift is a walk with `lchown` (symlinks themselves, never their
 //! targets; hard links once). It is idempotent per range: only ids inside
 //! `from..from + 65536` move, so shifting back (`from = base, to = 0`) undoes it.
@@ -17,8 +22,7 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, lchown};
 use std::path::{Path, PathBuf};
 
-/// Size of the id range mapped into a capsule.
-pub(crate) const ID_RANGE: u32 = 65_536;
+use crate::uid_range::IDS_PER_CAPSULE as ID_RANGE;
 
 /// What a shift did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

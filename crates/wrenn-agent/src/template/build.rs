@@ -1,9 +1,10 @@
 //! Executes a base template's build plan: staging directory, debootstrap or
-//! a copy of the parent plus `apt-get` in a chroot, trimming, the ownership
-//! shift, envd, the manifest, and the rename into place.
+//! a copy of the parent plus `apt-get` in a chroot, trimming, envd, the
+//! manifest, and the rename into place. The result is canonical: owned by
+//! the ids a capsule sees (host root built it as root), with no shift.
 //!
 //! Everything external goes through `sys` (`sys::stream` for the tools whose
-//! output is progress, `sys::ownership` for the lchown walk).
+//! output is progress, `sys::ownership` for the size walk).
 
 use std::error::Error;
 use std::fs::Permissions;
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::layout::Layout;
 use crate::sys::{cmd, mounts, ownership, stream};
-use crate::template::manifest::{MANIFEST_FORMAT, Manifest};
+use crate::template::manifest::{CANONICAL_UID_BASE, MANIFEST_FORMAT, Manifest};
 use crate::template::plan::{self, BaseTemplate, BuildPhase, BuildStep, SUITE};
 use crate::template::{BuildProgress, ProgressFn, TemplateError, TemplateStoreOptions};
 
@@ -32,6 +33,9 @@ const RESOLV_CONF_PLACEHOLDER: &str = "# Wrenn does not configure DNS for capsul
 const HOSTNAME_PLACEHOLDER: &str = "capsule\n";
 
 type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Owner of envd in a template: root as the capsule sees it.
+const CAPSULE_ROOT: u32 = 0;
 
 /// Builds `base` into staging and renames it into place, replacing any
 /// existing template of that name. The caller holds the store's lock and has
@@ -91,16 +95,7 @@ async fn run_steps(
                 let source = layout.template_rootfs(parent);
                 let args = ["-a", "--reflink=auto", path_str(&source)?, path_str(&rootfs)?];
                 cmd::run("cp", args, None, COPY_TIMEOUT).await.map_err(|e| fail("copying the parent")(e.into()))?;
-                let copied = step_started.elapsed();
-                let stats = shift(&rootfs, options.uid_base, 0).await.map_err(fail("unshifting the parent"))?;
-                let unshifted = step_started.elapsed() - copied;
-                report(
-                    phase,
-                    format!(
-                        "copied {parent} in {copied:.2?}, {} inodes back to host root in {unshifted:.2?}",
-                        stats.shifted
-                    ),
-                );
+                report(phase, format!("copied {parent} in {:.2?}", step_started.elapsed()));
             }
             BuildStep::AptInstall { packages } => {
                 report(phase, format!("apt-get install {}", packages.join(" ")));
@@ -123,19 +118,6 @@ async fn run_steps(
                 trim(&rootfs).map_err(|e| fail("trimming")(e.into()))?;
                 report(phase, "trimmed apt caches".to_owned());
             }
-            BuildStep::ShiftOwnership => {
-                let stats = shift(&rootfs, 0, options.uid_base).await.map_err(fail("shifting ownership"))?;
-                report(
-                    phase,
-                    format!(
-                        "shifted {} of {} inodes to uid base {} in {:.2?}",
-                        stats.shifted,
-                        stats.inodes,
-                        options.uid_base,
-                        step_started.elapsed()
-                    ),
-                );
-            }
             BuildStep::InjectEnvd => {
                 envd_sha256 = inject_envd(&rootfs, options).await.map_err(fail("envd injection"))?;
                 report(phase, format!("envd {} injected", &envd_sha256[..12]));
@@ -157,7 +139,7 @@ async fn run_steps(
                     packages: plan::all_packages(base),
                     envd_sha256: envd_sha256.clone(),
                     size_bytes,
-                    uid_base: options.uid_base,
+                    uid_base: CANONICAL_UID_BASE,
                 };
                 manifest
                     .write(&layout.template_staging_manifest(base.name))
@@ -172,7 +154,8 @@ async fn run_steps(
 }
 
 /// Copies the store's envd binary to `<rootfs>/usr/local/bin/envd` (via a
-/// temporary name and a rename), owned by capsule root, mode 0755. Returns
+/// temporary name and a rename), owned by capsule root (canonical uid 0),
+/// mode 0755. Returns
 /// its SHA-256 in hex.
 pub(crate) async fn inject_envd(rootfs: &Path, options: &TemplateStoreOptions) -> Result<String, BoxError> {
     let binary = tokio::fs::read(&options.envd_binary)
@@ -181,12 +164,12 @@ pub(crate) async fn inject_envd(rootfs: &Path, options: &TemplateStoreOptions) -
     let bin_dir = rootfs.join("usr/local/bin");
     if !bin_dir.exists() {
         std::fs::create_dir_all(&bin_dir)?;
-        ownership::chown_path(&bin_dir, options.uid_base, options.uid_base)?;
+        ownership::chown_path(&bin_dir, CAPSULE_ROOT, CAPSULE_ROOT)?;
     }
     let target = bin_dir.join("envd");
     let tmp = bin_dir.join(".envd.new");
     std::fs::write(&tmp, &binary)?;
-    ownership::chown_path(&tmp, options.uid_base, options.uid_base)?;
+    ownership::chown_path(&tmp, CAPSULE_ROOT, CAPSULE_ROOT)?;
     std::fs::set_permissions(&tmp, Permissions::from_mode(0o755))?;
     std::fs::rename(&tmp, &target)?;
     Ok(hex::encode(Sha256::digest(&binary)))
@@ -214,14 +197,6 @@ pub(crate) async fn publish(layout: &Layout, name: &str, staging: &Path) -> Resu
         discard(layout, &target).await?;
     }
     std::fs::rename(staging, &target).map_err(|source| TemplateError::Io { path: target, source })
-}
-
-async fn shift(rootfs: &Path, from: u32, to: u32) -> Result<ownership::ShiftStats, BoxError> {
-    let rootfs = rootfs.to_owned();
-    let stats = tokio::task::spawn_blocking(move || ownership::shift_tree(&rootfs, from, to))
-        .await
-        .expect("the shift walk does not panic")?;
-    Ok(stats)
 }
 
 /// Drops what apt downloaded (the .debs and the package lists: ~80 MB of a

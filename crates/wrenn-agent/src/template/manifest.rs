@@ -2,9 +2,10 @@
 //!
 //! Its presence is what makes a template valid: the builder writes it into
 //! the staging directory last, and only complete directories are renamed
-//! into place. `uid_base` records which host uid range owns the files, so a
-//! store configured with another range refuses the template instead of
-//! handing capsules files they cannot own.
+//! into place. `uid_base` says how the files are owned: 0 (canonical, the
+//! ids a capsule sees) for every template this agent writes; older agents
+//! stored templates shifted to one shared range (100000), which the store
+//! shifts back on first use.
 
 use std::io;
 use std::path::Path;
@@ -13,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 /// Current manifest format. Readers reject newer formats.
 pub const MANIFEST_FORMAT: u32 = 1;
+/// `uid_base` of a template stored with the ids capsules see.
+pub const CANONICAL_UID_BASE: u32 = 0;
 
 /// What a template contains and how it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,8 +35,8 @@ pub struct Manifest {
     pub envd_sha256: String,
     /// Apparent size of the rootfs (hard links once).
     pub size_bytes: u64,
-    /// Host uid (and gid) that capsule uid 0 maps to; files are owned by
-    /// `uid_base + capsule uid`.
+    /// Files are owned by `uid_base + capsule uid`: [`CANONICAL_UID_BASE`]
+    /// for current templates, a shared shift for those of older agents.
     pub uid_base: u32,
 }
 
@@ -89,7 +92,7 @@ mod tests {
             packages: vec!["python3".into(), "python3-pip".into()],
             envd_sha256: "ab".repeat(32),
             size_bytes: 180_000_000,
-            uid_base: 100_000,
+            uid_base: CANONICAL_UID_BASE,
         }
     }
 

@@ -42,7 +42,6 @@ pub(crate) fn all_packages(base: &BaseTemplate) -> Vec<String> {
 pub enum BuildPhase {
     Debootstrap,
     Packages,
-    ShiftOwnership,
     InjectEnvd,
     Done,
 }
@@ -52,15 +51,13 @@ pub enum BuildPhase {
 pub(crate) enum BuildStep {
     /// `debootstrap --variant=minbase --include=<packages>` into the staging rootfs.
     Debootstrap { packages: Vec<String> },
-    /// Copy the parent's rootfs and shift its owners back to host root, so
-    /// that apt in a chroot sees ordinary root-owned files.
+    /// Copy the parent's rootfs (canonical, so apt in a chroot sees
+    /// ordinary root-owned files).
     CopyParent { parent: &'static str },
     /// `apt-get update && apt-get install --no-install-recommends` in a chroot.
     AptInstall { packages: Vec<String> },
     /// Drop apt's caches and lists; write `/etc/hostname` and `/etc/resolv.conf` placeholders.
     Trim,
-    /// Shift every owner into the capsule uid range.
-    ShiftOwnership,
     /// Copy envd to `/usr/local/bin/envd`, owned by capsule root, mode 0755.
     InjectEnvd,
     /// Write the manifest and rename the staging directory into place.
@@ -72,7 +69,6 @@ impl BuildStep {
         match self {
             BuildStep::Debootstrap { .. } => BuildPhase::Debootstrap,
             BuildStep::CopyParent { .. } | BuildStep::AptInstall { .. } | BuildStep::Trim => BuildPhase::Packages,
-            BuildStep::ShiftOwnership => BuildPhase::ShiftOwnership,
             BuildStep::InjectEnvd => BuildPhase::InjectEnvd,
             BuildStep::Publish => BuildPhase::Done,
         }
@@ -86,7 +82,7 @@ pub(crate) fn plan(base: &BaseTemplate) -> Vec<BuildStep> {
         None => vec![BuildStep::Debootstrap { packages }],
         Some(parent) => vec![BuildStep::CopyParent { parent }, BuildStep::AptInstall { packages }],
     };
-    steps.extend([BuildStep::Trim, BuildStep::ShiftOwnership, BuildStep::InjectEnvd, BuildStep::Publish]);
+    steps.extend([BuildStep::Trim, BuildStep::InjectEnvd, BuildStep::Publish]);
     steps
 }
 
@@ -100,7 +96,7 @@ mod tests {
             let phases: Vec<BuildPhase> = plan(base).iter().map(BuildStep::phase).collect();
             assert!(phases.is_sorted(), "{}: {phases:?}", base.name);
             assert_eq!(phases.last(), Some(&BuildPhase::Done), "{}", base.name);
-            assert_eq!(phases.iter().filter(|p| **p == BuildPhase::ShiftOwnership).count(), 1);
+            assert_eq!(phases.iter().filter(|p| **p == BuildPhase::InjectEnvd).count(), 1);
             assert_eq!(phases.contains(&BuildPhase::Debootstrap), base.parent.is_none(), "{}", base.name);
         }
     }

@@ -10,10 +10,12 @@
 //! an assertion fails.
 
 mod bench;
+mod confinement;
 mod failures;
 mod lifecycle;
 mod recover;
 mod snapshot;
+mod uids;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -31,8 +33,6 @@ use wrenn_agent::network::NetworkManager;
 use wrenn_agent::runtime::container::{ContainerConfig, ContainerRuntime};
 use wrenn_agent::template::{TemplateStore, TemplateStoreOptions};
 use wrenn_types::CapsuleId;
-
-const UID_BASE: u32 = 100_000;
 
 pub(crate) struct Harness {
     _dir: tempfile::TempDir,
@@ -65,7 +65,7 @@ pub(crate) async fn harness(tweak: impl FnOnce(&mut CapsuleManagerConfig)) -> Op
     sh("chmod", &["755", dir.path().to_str().unwrap()]);
     let envd = dir.path().join("envd");
     std::fs::copy(&built, &envd).unwrap();
-    let options = TemplateStoreOptions { envd_binary: envd.clone(), uid_base: UID_BASE, mirror: None };
+    let options = TemplateStoreOptions { envd_binary: envd.clone(), mirror: None };
     let cache = TemplateStore::new(Layout::new(&cache), options.clone());
     let minimal = cache.ensure("minimal", &|_| {}).await.unwrap();
     let layout = Layout::new(dir.path().join("data"));
@@ -73,7 +73,7 @@ pub(crate) async fn harness(tweak: impl FnOnce(&mut CapsuleManagerConfig)) -> Op
     let store = TemplateStore::new(layout.clone(), options);
     store.refresh_envd("minimal").await.unwrap();
 
-    let mut config = CapsuleManagerConfig::new(layout.clone(), UID_BASE, None);
+    let mut config = CapsuleManagerConfig::new(layout.clone(), None);
     config.install_host_rules = false;
     tweak(&mut config);
     let http = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().unwrap();
@@ -91,8 +91,8 @@ impl Harness {
     /// as a restarted agent would make.
     pub(crate) fn new_manager(&self) -> CapsuleManager {
         let launcher = PathBuf::from(env!("CARGO_BIN_EXE_wrenn-launch"));
-        let runtime = ContainerRuntime::new(ContainerConfig::new(self.layout.clone(), launcher, UID_BASE));
-        let options = TemplateStoreOptions { envd_binary: self.envd.clone(), uid_base: UID_BASE, mirror: None };
+        let runtime = ContainerRuntime::new(ContainerConfig::new(self.layout.clone(), launcher));
+        let options = TemplateStoreOptions { envd_binary: self.envd.clone(), mirror: None };
         let store = TemplateStore::new(self.layout.clone(), options);
         CapsuleManager::new(self.config.clone(), Arc::new(runtime), NetworkManager::new(), store)
     }
@@ -106,8 +106,53 @@ impl Harness {
         if let Some(script) = script {
             std::fs::write(&envd, script).unwrap();
             sh("chmod", &["755", envd.to_str().unwrap()]);
-            sh("chown", &[&format!("{UID_BASE}:{UID_BASE}"), envd.to_str().unwrap()]);
+            sh("chown", &["0:0", envd.to_str().unwrap()]);
         }
+    }
+
+    /// Runs `sh -c script` as root through envd (`process.Process/Start`,
+    /// Connect streaming with JSON); returns its stdout once it exited 0.
+    pub(crate) async fn exec(&self, addr: SocketAddr, script: &str) -> String {
+        use base64::Engine;
+
+        let request = serde_json::json!({ "process": { "cmd": "/bin/sh", "args": ["-c", script] }, "stdin": false });
+        let payload = serde_json::to_vec(&request).unwrap();
+        let mut body = vec![0u8];
+        body.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(&payload);
+        let response = self
+            .http
+            .post(format!("http://{addr}/process.Process/Start"))
+            .header("content-type", "application/connect+json")
+            .header("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("root:")))
+            .timeout(Duration::from_secs(20))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        let bytes = response.bytes().await.unwrap();
+        let (mut stdout, mut rest, mut exit) = (Vec::new(), &bytes[..], None);
+        while rest.len() >= 5 {
+            let len = u32::from_be_bytes(rest[1..5].try_into().unwrap()) as usize;
+            let (flags, message) = (rest[0], &rest[5..5 + len]);
+            rest = &rest[5 + len..];
+            let message: serde_json::Value = serde_json::from_slice(message).unwrap();
+            if flags & 2 != 0 {
+                assert!(message.get("error").is_none(), "{script}: stream ended with {message}");
+                break;
+            }
+            let event = &message["event"];
+            if let Some(data) = event["data"]["stdout"].as_str() {
+                stdout.extend(base64::engine::general_purpose::STANDARD.decode(data).unwrap());
+            }
+            if event.get("end").is_some() {
+                exit = Some(event["end"].clone());
+            }
+        }
+        let exit = exit.expect("no end event");
+        assert!(exit.get("exitCode").is_none_or(|code| code == 0), "{script}: {exit}");
+        String::from_utf8(stdout).unwrap()
     }
 
     pub(crate) async fn health(&self, addr: SocketAddr, timeout: Duration) -> Result<u16, reqwest::Error> {

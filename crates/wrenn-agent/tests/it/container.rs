@@ -2,8 +2,10 @@
 //! cgroups and overlayfs. They run as root (CI does); otherwise each prints
 //! `skipped (needs root)`.
 //!
-//! Every test builds a tiny busybox rootfs in its own temp dir, owned by the
-//! mapped uid, and runs `/bin/sh -c <script>` as the capsule init. Scripts
+//! Every test builds a tiny busybox rootfs in its own temp dir, stored
+//! canonical like every template (owned by root, uid 0), and runs
+//! `/bin/sh -c <script>` as the capsule init. Each capsule gets a uid range
+//! of its own ([`Fixture::spec`]), as the capsule manager gives one per slot. Scripts
 //! report through files in `/` (the overlay's upper dir, readable from the
 //! host) and touch `/done` when they are finished. A [`Fixture`] removes
 //! every capsule it started (cgroups, processes, dirs) when dropped, also
@@ -15,6 +17,7 @@ mod launch;
 mod limits;
 mod pause;
 mod recover;
+mod uids;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -25,9 +28,9 @@ use wrenn_agent::cgroup::{CGROUP_ROOT, CgroupSet};
 use wrenn_agent::layout::Layout;
 use wrenn_agent::runtime::container::{ContainerConfig, ContainerRuntime};
 use wrenn_agent::runtime::{CapsuleSpec, Runtime};
+use wrenn_agent::uid_range::UidRange;
 use wrenn_types::CapsuleId;
 
-const UID_BASE: u32 = 100_000;
 const V1_CONTROLLERS: &[&str] = &["memory", "cpu", "cpuacct", "pids", "freezer", "devices"];
 
 /// A runtime over a temp data dir with a busybox template.
@@ -57,7 +60,7 @@ impl Fixture {
         chmod(dir.path(), 0o755);
         let layout = Layout::new(dir.path());
         build_busybox_rootfs(&layout.template_rootfs("busybox"));
-        let mut config = ContainerConfig::new(layout, PathBuf::from(env!("CARGO_BIN_EXE_wrenn-launch")), UID_BASE);
+        let mut config = ContainerConfig::new(layout, PathBuf::from(env!("CARGO_BIN_EXE_wrenn-launch")));
         config.init = init;
         config.pids_max = 64;
         Fixture { dir, runtime: ContainerRuntime::new(config), started: Mutex::new(Vec::new()) }
@@ -67,6 +70,7 @@ impl Fixture {
         Layout::new(self.dir.path()).template_rootfs("busybox")
     }
 
+    /// A spec with a uid range no other capsule of this process has.
     fn spec(&self, memory_mb: u64) -> CapsuleSpec {
         CapsuleSpec {
             id: unique_id(),
@@ -76,15 +80,20 @@ impl Fixture {
             disk_mb: 1024,
             netns_path: PathBuf::new(),
             hostname: "capsule-test".into(),
+            uid_base: unique_uid_base(),
         }
     }
 
     /// Creates a capsule and returns its id and init pid.
     async fn start(&self, memory_mb: u64) -> (CapsuleId, u32) {
         let spec = self.spec(memory_mb);
+        (spec.id, self.start_spec(&spec).await)
+    }
+
+    /// Creates the capsule of `spec` and returns its init pid.
+    async fn start_spec(&self, spec: &CapsuleSpec) -> u32 {
         self.started.lock().unwrap().push(spec.id);
-        let pid = self.runtime.create(&spec).await.unwrap();
-        (spec.id, pid)
+        self.runtime.create(spec).await.unwrap()
     }
 
     fn upper(&self, id: &CapsuleId) -> PathBuf {
@@ -155,6 +164,13 @@ pub(crate) fn is_alive(pid: u32) -> bool {
     }
 }
 
+/// A uid base of a slot far above those the capsule manager's tests use.
+pub(crate) fn unique_uid_base() -> u32 {
+    static NEXT_SLOT: AtomicU32 = AtomicU32::new(10_000);
+    let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+    UidRange::for_slot(u16::try_from(slot).unwrap()).base
+}
+
 pub(crate) fn unique_id() -> CapsuleId {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -163,7 +179,8 @@ pub(crate) fn unique_id() -> CapsuleId {
     CapsuleId::from_u128(value)
 }
 
-/// `/bin/busybox` plus one symlink per applet, owned by the mapped root.
+/// `/bin/busybox` plus one symlink per applet, owned by root (canonical),
+/// and a few files owned by other ids to check the mapping with.
 fn build_busybox_rootfs(root: &Path) {
     for dir in ["bin", "proc", "dev", "tmp", "etc", "root", "mnt"] {
         std::fs::create_dir_all(root.join(dir)).unwrap();
@@ -176,19 +193,14 @@ fn build_busybox_rootfs(root: &Path) {
         }
     }
     std::fs::write(root.join("etc/template-file"), "from the template\n").unwrap();
-    let mut dirs = vec![root.parent().unwrap().parent().unwrap().to_owned(), root.parent().unwrap().to_owned()];
-    chown_tree(root);
-    for dir in dirs.drain(..) {
-        chmod(&dir, 0o755);
-    }
-}
-
-fn chown_tree(path: &Path) {
-    std::os::unix::fs::lchown(path, Some(UID_BASE), Some(UID_BASE)).unwrap();
-    if std::fs::symlink_metadata(path).unwrap().is_dir() {
-        for entry in std::fs::read_dir(path).unwrap() {
-            chown_tree(&entry.unwrap().path());
-        }
+    // Like Debian's: root:shadow (42), 0640.
+    std::fs::write(root.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
+    std::os::unix::fs::lchown(root.join("etc/shadow"), Some(0), Some(42)).unwrap();
+    chmod(&root.join("etc/shadow"), 0o640);
+    std::fs::create_dir_all(root.join("home/user")).unwrap();
+    std::fs::write(root.join("home/user/notes"), "a user's file\n").unwrap();
+    for path in ["home/user", "home/user/notes"] {
+        std::os::unix::fs::lchown(root.join(path), Some(1000), Some(1000)).unwrap();
     }
 }
 

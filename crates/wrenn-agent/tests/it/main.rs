@@ -2,6 +2,10 @@
 
 mod capsule;
 mod container;
+mod cycles;
+mod daemon;
+mod hibernate;
+mod leaks;
 mod network;
 mod proxy;
 mod rpc;

@@ -29,18 +29,18 @@ use wrenn_proto::agent::hostagent::__buffa::oneof::pty_attach_response::Event as
 use wrenn_proto::agent::hostagent::__buffa::oneof::write_file_stream_request::Event as WriteEvent;
 use wrenn_types::CapsuleId;
 
-type Client = pb::HostAgentServiceClient<HttpClient>;
+pub(crate) type Client = pb::HostAgentServiceClient<HttpClient>;
 
 /// A CA with a server certificate for 127.0.0.1 and a client certificate.
-struct Pki {
-    ca_pem: String,
-    server_cert_pem: String,
-    server_key_pem: String,
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
+    pub(crate) server_cert_pem: String,
+    pub(crate) server_key_pem: String,
     client_cert_pem: String,
     client_key_pem: String,
 }
 
-fn pki() -> Pki {
+pub(crate) fn pki() -> Pki {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
@@ -66,7 +66,7 @@ fn pki() -> Pki {
 }
 
 /// Serves `manager` over mTLS trusting `pki`'s CA; returns the address.
-async fn serve(manager: Arc<CapsuleManager>, pki: &Pki) -> SocketAddr {
+pub(crate) async fn serve(manager: Arc<CapsuleManager>, pki: &Pki) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let host = HostSpec { limits: host_limits(), disk_mb: 1024 };
@@ -100,7 +100,7 @@ fn client(addr: SocketAddr, server_ca: &str, identity: Option<(&str, &str)>) -> 
     pb::HostAgentServiceClient::new(HttpClient::with_tls(Arc::new(config)), ClientConfig::new(url))
 }
 
-fn authorized(addr: SocketAddr, pki: &Pki) -> Client {
+pub(crate) fn authorized(addr: SocketAddr, pki: &Pki) -> Client {
     client(addr, &pki.ca_pem, Some((&pki.client_cert_pem, &pki.client_key_pem)))
 }
 
@@ -108,10 +108,10 @@ fn authorized(addr: SocketAddr, pki: &Pki) -> Client {
 fn idle_manager(dir: &tempfile::TempDir) -> Arc<CapsuleManager> {
     let layout = Layout::new(dir.path().join("data"));
     let launcher = PathBuf::from(env!("CARGO_BIN_EXE_wrenn-launch"));
-    let runtime = ContainerRuntime::new(ContainerConfig::new(layout.clone(), launcher, 100_000));
-    let options = TemplateStoreOptions { envd_binary: dir.path().join("envd"), uid_base: 100_000, mirror: None };
+    let runtime = ContainerRuntime::new(ContainerConfig::new(layout.clone(), launcher));
+    let options = TemplateStoreOptions { envd_binary: dir.path().join("envd"), mirror: None };
     let store = TemplateStore::new(layout.clone(), options);
-    let config = CapsuleManagerConfig::new(layout, 100_000, None);
+    let config = CapsuleManagerConfig::new(layout, None);
     Arc::new(CapsuleManager::new(config, Arc::new(runtime), NetworkManager::new(), store))
 }
 

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use wrenn_agent::layout::Layout;
 use wrenn_agent::template::{
-    BuildPhase, BuildProgress, MANIFEST_FORMAT, Manifest, TemplateStore, TemplateStoreOptions,
+    BuildPhase, BuildProgress, CANONICAL_UID_BASE, MANIFEST_FORMAT, Manifest, TemplateStore, TemplateStoreOptions,
 };
 
-const UID_BASE: u32 = 100_000;
+/// How templates were stored by agents before per-capsule uid ranges.
+const LEGACY_UID_BASE: u32 = 100_000;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn builds_caches_and_refreshes_base_templates() {
@@ -33,10 +34,7 @@ async fn builds_caches_and_refreshes_base_templates() {
     let envd = scratch.path().join("envd");
     std::fs::copy(&built, &envd).unwrap();
     let layout = Layout::new(&data_dir);
-    let store = TemplateStore::new(
-        layout.clone(),
-        TemplateStoreOptions { envd_binary: envd.clone(), uid_base: UID_BASE, mirror: None },
-    );
+    let store = TemplateStore::new(layout.clone(), TemplateStoreOptions { envd_binary: envd.clone(), mirror: None });
 
     let test_started = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
     let reports = Mutex::new(Vec::new());
@@ -66,7 +64,9 @@ async fn builds_caches_and_refreshes_base_templates() {
     }
     check_rootfs(&minimal.rootfs, &envd);
     assert!(layout.template_manifest("minimal").is_file());
-    assert_eq!(minimal.manifest.uid_base, UID_BASE);
+    assert_eq!(minimal.manifest.uid_base, CANONICAL_UID_BASE);
+    let templates_dir = std::fs::metadata(layout.templates_dir()).unwrap();
+    assert_eq!(templates_dir.permissions().mode() & 0o777, 0o700, "templates are root's alone");
     assert_eq!(minimal.manifest.packages, ["ca-certificates", "curl", "procps", "sudo"]);
     assert!(minimal.manifest.size_bytes > 50_000_000, "{}", minimal.manifest.size_bytes);
     assert!(!layout.template_staging_dir("minimal").exists());
@@ -117,19 +117,9 @@ async fn delete_detaches_mounts_left_inside() {
     }
     let scratch = tempfile::tempdir().unwrap();
     let layout = Layout::new(scratch.path());
-    let options = TemplateStoreOptions { envd_binary: "/nonexistent".into(), uid_base: UID_BASE, mirror: None };
+    let options = TemplateStoreOptions { envd_binary: "/nonexistent".into(), mirror: None };
     let store = TemplateStore::new(layout.clone(), options);
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        name: "leftover".into(),
-        created_at: 0,
-        suite: "bookworm".into(),
-        parent: None,
-        packages: vec![],
-        envd_sha256: String::new(),
-        size_bytes: 0,
-        uid_base: UID_BASE,
-    };
+    let manifest = bare_manifest("leftover", CANONICAL_UID_BASE);
     let proc_dir = layout.template_rootfs("leftover").join("proc");
     std::fs::create_dir_all(&proc_dir).unwrap();
     std::fs::write(layout.template_manifest("leftover"), manifest.to_json()).unwrap();
@@ -143,6 +133,68 @@ async fn delete_detaches_mounts_left_inside() {
     assert!(!mountinfo.contains(scratch.path().to_str().unwrap()), "{mountinfo}");
 }
 
+/// A template stored shifted by an older agent (the CI cache holds such
+/// templates) is shifted back once, in place, when first opened: ids in the
+/// legacy range move down, others stay, setuid bits survive the chown.
+#[tokio::test]
+async fn shifted_templates_of_older_agents_are_made_canonical() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "CI runs privileged tests as root");
+        eprintln!("skipped (needs root)");
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let layout = Layout::new(scratch.path());
+    let store = TemplateStore::new(layout.clone(), TemplateStoreOptions { envd_binary: "/x".into(), mirror: None });
+    let rootfs = layout.template_rootfs("old");
+    std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+    std::fs::write(rootfs.join("etc/shadow"), "").unwrap();
+    std::fs::write(rootfs.join("sudo"), "").unwrap();
+    std::fs::write(rootfs.join("foreign"), "").unwrap();
+    std::os::unix::fs::symlink("etc", rootfs.join("link")).unwrap();
+    let base = LEGACY_UID_BASE;
+    for (path, uid, gid) in
+        [("", base, base), ("etc", base, base), ("etc/shadow", base, base + 42), ("sudo", base, base)]
+    {
+        std::os::unix::fs::lchown(rootfs.join(path), Some(uid), Some(gid)).unwrap();
+    }
+    std::os::unix::fs::lchown(rootfs.join("link"), Some(base + 1000), Some(base + 1000)).unwrap();
+    std::os::unix::fs::lchown(rootfs.join("foreign"), Some(7), Some(7)).unwrap();
+    std::fs::set_permissions(rootfs.join("sudo"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+    std::fs::write(layout.template_manifest("old"), bare_manifest("old", base).to_json()).unwrap();
+
+    assert_eq!(store.get("old").unwrap().unwrap().manifest.uid_base, base, "get reports what is stored");
+    let opened = store.open("old").await.unwrap().unwrap();
+    assert_eq!(opened.manifest.uid_base, CANONICAL_UID_BASE);
+    assert_eq!(store.get("old").unwrap().unwrap().manifest.uid_base, CANONICAL_UID_BASE, "manifest rewritten");
+    let owner = |path: &str| {
+        let meta = std::fs::symlink_metadata(rootfs.join(path)).unwrap();
+        (meta.uid(), meta.gid())
+    };
+    assert_eq!(owner(""), (0, 0));
+    assert_eq!(owner("etc/shadow"), (0, 42));
+    assert_eq!(owner("link"), (1000, 1000), "symlinks themselves move");
+    assert_eq!(owner("foreign"), (7, 7), "ids outside the legacy range stay");
+    let sudo = std::fs::metadata(rootfs.join("sudo")).unwrap();
+    assert_eq!((sudo.uid(), sudo.mode() & 0o7777), (0, 0o4755));
+    // A second open has nothing to do.
+    assert_eq!(store.open("old").await.unwrap().unwrap(), opened);
+}
+
+fn bare_manifest(name: &str, uid_base: u32) -> Manifest {
+    Manifest {
+        format: MANIFEST_FORMAT,
+        name: name.into(),
+        created_at: 0,
+        suite: "bookworm".into(),
+        parent: None,
+        packages: vec![],
+        envd_sha256: String::new(),
+        size_bytes: 0,
+        uid_base,
+    }
+}
+
 /// What every base template must look like from inside a capsule.
 fn check_rootfs(rootfs: &Path, envd: &Path) {
     for path in ["usr/bin/curl", "usr/bin/sudo", "usr/bin/ps", "etc/ssl/certs/ca-certificates.crt"] {
@@ -150,21 +202,21 @@ fn check_rootfs(rootfs: &Path, envd: &Path) {
     }
     let envd_meta = std::fs::metadata(rootfs.join("usr/local/bin/envd")).unwrap();
     assert_eq!(envd_meta.permissions().mode() & 0o777, 0o755);
-    assert_eq!((envd_meta.uid(), envd_meta.gid()), (UID_BASE, UID_BASE));
+    assert_eq!((envd_meta.uid(), envd_meta.gid()), (0, 0));
     assert_eq!(std::fs::read(rootfs.join("usr/local/bin/envd")).unwrap(), std::fs::read(envd).unwrap());
 
-    // Root-owned files now belong to the capsule's root, setuid intact.
+    // Stored canonical: owned as the capsule sees it (root is 0), setuid intact.
     let sudo = std::fs::metadata(rootfs.join("usr/bin/sudo")).unwrap();
-    assert_eq!((sudo.uid(), sudo.gid()), (UID_BASE, UID_BASE));
+    assert_eq!((sudo.uid(), sudo.gid()), (0, 0));
     assert_ne!(sudo.mode() & 0o4000, 0, "sudo keeps its setuid bit");
     let root_dir = std::fs::metadata(rootfs).unwrap();
-    assert_eq!(root_dir.uid(), UID_BASE);
+    assert_eq!(root_dir.uid(), 0);
     let symlink = std::fs::symlink_metadata(rootfs.join("bin")).unwrap();
     assert!(symlink.file_type().is_symlink());
-    assert_eq!(symlink.uid(), UID_BASE);
-    // Group-owned files keep their offset (`shadow` is gid 42 in Debian).
+    assert_eq!(symlink.uid(), 0);
+    // Group-owned files keep their group (`shadow` is gid 42 in Debian).
     let shadow = std::fs::metadata(rootfs.join("etc/shadow")).unwrap();
-    assert_eq!(shadow.gid(), UID_BASE + 42);
+    assert_eq!((shadow.uid(), shadow.gid()), (0, 42));
 
     // Only apt's own bookkeeping (`lock`, `partial/`, `auxfiles/`) stays.
     for entry in std::fs::read_dir(rootfs.join("var/lib/apt/lists")).unwrap() {

@@ -46,13 +46,15 @@ pub const PID_FILE: &str = "init.pid";
 pub struct LaunchSpec {
     /// Holds `layer/{upper,work}`, `lower/`, `rootfs/`; owned by `uid_base`.
     pub capsule_dir: PathBuf,
-    /// Read-only lower layer; its files are owned by the shifted uids.
+    /// Read-only lower layer, stored canonical (the ids the capsule sees);
+    /// the launcher mounts it idmapped into `uid_base..uid_base + 65536`.
     pub template_rootfs: PathBuf,
     /// Network namespace to join before cloning; `None` keeps the
     /// launcher's (tests only).
     pub netns_path: Option<PathBuf>,
     pub hostname: String,
     /// Host uid and gid that root in the capsule maps to; 65536 ids follow.
+    /// Each capsule has its own (`uid_range`).
     pub uid_base: u32,
     /// `cgroup.procs` files that the init is written to before it runs.
     pub cgroup_procs: Vec<PathBuf>,
@@ -139,7 +141,7 @@ mod tests {
             template_rootfs: "/t".into(),
             netns_path: None,
             hostname: "h".into(),
-            uid_base: 100_000,
+            uid_base: 1_114_112,
             cgroup_procs: vec!["/sys/fs/cgroup/pids/wrenn/x/cgroup.procs".into()],
             init: vec!["/bin/sh".into()],
             env: vec![],

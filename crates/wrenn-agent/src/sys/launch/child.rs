@@ -9,15 +9,18 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{IoSliceMut, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use nix::mount::{MntFlags, MsFlags};
+use nix::sys::socket::{ControlMessageOwned, MsgFlags};
 use nix::unistd::{Gid, Uid};
 
-use crate::runtime::container::launch::{LAYER_DIR, LOWER_DIR, LaunchSpec, ROOTFS_DIR, UPPER_DIR, WORK_DIR};
+use crate::runtime::container::launch::LaunchSpec;
 use crate::sys::launch::seccomp;
+use crate::sys::rootfs::{self, STAGING_OLD, STAGING_ROOT};
 
 /// Device nodes bind-mounted from the host: a user namespace may not mknod.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
@@ -36,12 +39,6 @@ const MASKED_PROC: &[&str] = &[
 ];
 /// Visible but read-only.
 const READ_ONLY_PROC: &[&str] = &["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
-/// Entries of the staging tmpfs at `rootfs/`: the layer's bind mount (so
-/// `UPPER_DIR` and `WORK_DIR` resolve in it), the overlay, and where the
-/// inherited tree goes at the first `pivot_root`.
-const STAGING_LAYER: &str = "layer";
-const STAGING_ROOT: &str = "root";
-const STAGING_OLD: &str = "old";
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A failed step, as sent to the parent through the report pipe.
@@ -54,7 +51,7 @@ impl<E: std::fmt::Display> From<(&str, E)> for StepError {
 }
 
 /// Runs in the child; never returns on success.
-pub(super) fn run(spec: &LaunchSpec, go: File, mut report: File, console: &File) -> isize {
+pub(super) fn run(spec: &LaunchSpec, go: OwnedFd, mut report: File, console: &File) -> isize {
     // `report` stays open (close-on-exec) until execve succeeds.
     let err = match prepare_and_exec(spec, go, console) {
         Ok(never) => match never {},
@@ -64,18 +61,14 @@ pub(super) fn run(spec: &LaunchSpec, go: File, mut report: File, console: &File)
     127
 }
 
-fn prepare_and_exec(spec: &LaunchSpec, mut go: File, console: &File) -> Result<std::convert::Infallible, StepError> {
-    let mut byte = [0u8; 1];
-    match go.read(&mut byte) {
-        Ok(1) => {}
-        // The parent died or gave up: nothing to do.
-        _ => return Err(StepError("parent did not release the child".into())),
-    }
+fn prepare_and_exec(spec: &LaunchSpec, go: OwnedFd, console: &File) -> Result<std::convert::Infallible, StepError> {
+    // The parent died or gave up when no template came: nothing to do.
+    let lower = wait_for_release(&go)?.ok_or_else(|| StepError("parent did not release the child".into()))?;
     drop(go);
     nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(|e| ("setresgid", e))?;
     nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(|e| ("setresuid", e))?;
 
-    mount_root(spec)?;
+    rootfs::mount_capsule_root(&spec.capsule_dir, lower).map_err(|e| StepError(error_chain(&e)))?;
     // /proc is mounted while the host's (copied) /proc is still in this
     // namespace: the kernel refuses a new proc instance otherwise.
     mount_proc()?;
@@ -126,27 +119,37 @@ fn prepare_and_exec(spec: &LaunchSpec, mut go: File, console: &File) -> Result<s
     }
 }
 
-/// Makes every mount private to this namespace, then builds a staging
-/// tmpfs at `rootfs/` holding fresh bind mounts of the capsule's layer and
-/// the template (nothing in it refers to the inherited mounts) and the
-/// overlay at `rootfs/root/`, with relative paths (mountinfo shows them).
-/// Ends in `rootfs/root/`.
-fn mount_root(spec: &LaunchSpec) -> Result<(), StepError> {
-    mount(None::<&str>, "/", None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
-    nix::unistd::chdir(&spec.capsule_dir).map_err(|e| ("chdir capsule dir", e))?;
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-    mount(Some("tmpfs"), ROOTFS_DIR, Some("tmpfs"), flags, Some("mode=0755,size=64k"))?;
-    for dir in [STAGING_LAYER, LOWER_DIR, STAGING_ROOT, STAGING_OLD] {
-        std::fs::create_dir(Path::new(ROOTFS_DIR).join(dir)).map_err(|e| ("create staging dir", e))?;
+/// Blocks until the parent sends the go byte; returns the idmapped
+/// template attached to it (`None` at end-of-file: the parent gave up).
+fn wait_for_release(go: &OwnedFd) -> Result<Option<OwnedFd>, StepError> {
+    let mut byte = [0u8; 1];
+    let mut buffer = [IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!(RawFd);
+    let message =
+        nix::sys::socket::recvmsg::<()>(go.as_raw_fd(), &mut buffer, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+            .map_err(|e| ("receive go", e))?;
+    let mut lower = None;
+    for control in message.cmsgs().map_err(|e| ("receive go", e))? {
+        if let ControlMessageOwned::ScmRights(fds) = control {
+            for fd in fds {
+                // SAFETY: the kernel installed `fd` in this process for this
+                // message; nothing else owns it.
+                let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+                lower.get_or_insert(owned);
+            }
+        }
     }
-    let staging = |dir: &str| Path::new(ROOTFS_DIR).join(dir);
-    mount(Some(LAYER_DIR), &staging(STAGING_LAYER), None, MsFlags::MS_BIND, None)?;
-    mount(Some(&spec.template_rootfs), &staging(LOWER_DIR), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
-    nix::unistd::chdir(ROOTFS_DIR).map_err(|e| ("chdir staging", e))?;
-    let options = format!("lowerdir={LOWER_DIR},upperdir={UPPER_DIR},workdir={WORK_DIR}");
-    mount(Some("overlay"), STAGING_ROOT, Some("overlay"), MsFlags::empty(), Some(&options))?;
-    nix::unistd::chdir(STAGING_ROOT).map_err(|e| ("chdir root", e))?;
-    Ok(())
+    Ok(lower)
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
 }
 
 fn mount_proc() -> Result<(), StepError> {

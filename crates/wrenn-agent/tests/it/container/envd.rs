@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sched::CloneFlags;
 use wrenn_agent::runtime::Runtime;
 
-use crate::container::{Fixture, chown_tree, is_root};
+use crate::container::{Fixture, is_root};
 
 const ENVD_PORT: u16 = 49983;
 
@@ -74,7 +74,8 @@ async fn envd_as_init_answers_health_inside_the_capsule_netns() {
     drop(netns);
 }
 
-/// Copies `binary` and the libraries `ldd` names into the rootfs.
+/// Copies `binary` and the libraries `ldd` names into the rootfs (owned by
+/// root, as templates are stored).
 fn install_dynamic_binary(rootfs: &Path, binary: &Path, target: &str) {
     let ldd = run("ldd", &[binary.to_str().unwrap()]);
     let mut files = vec![(binary.to_owned(), rootfs.join(target))];
@@ -87,11 +88,6 @@ fn install_dynamic_binary(rootfs: &Path, binary: &Path, target: &str) {
     for (from, to) in files {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&from, &to).unwrap_or_else(|err| panic!("{}: {err}", from.display()));
-    }
-    for dir in ["usr", "lib", "lib64"] {
-        if rootfs.join(dir).exists() {
-            chown_tree(&rootfs.join(dir));
-        }
     }
 }
 

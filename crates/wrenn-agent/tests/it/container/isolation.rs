@@ -1,6 +1,6 @@
 //! What a capsule can see and do.
 
-use crate::container::{Fixture, UID_BASE, is_root};
+use crate::container::{Fixture, is_root};
 
 const SCRIPT: &str = r#"
 exec > /out 2>&1
@@ -35,7 +35,8 @@ async fn capsule_sees_only_itself_and_maps_root_away() {
     let host_dir = probe.dir.path().to_string_lossy().into_owned();
     drop(probe);
     let fixture = Fixture::new(&SCRIPT.replace("HOSTDIR", &host_dir));
-    let (id, pid) = fixture.start(256).await;
+    let spec = fixture.spec(256);
+    let (id, pid) = (spec.id, fixture.start_spec(&spec).await);
     fixture.wait_done(&id);
     let out = fixture.read_upper(&id, "out");
     eprintln!("{out}");
@@ -65,10 +66,10 @@ async fn capsule_sees_only_itself_and_maps_root_away() {
     assert_eq!(std::fs::read_to_string(fixture.template().join("etc/template-file")).unwrap(), "from the template\n");
     assert!(!fixture.template().join("etc/new-file").exists());
 
-    // Root inside is the base uid outside.
+    // Root inside is the capsule's base uid outside.
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uid_line = status.lines().find(|line| line.starts_with("Uid:")).unwrap();
-    assert_eq!(uid_line.split_whitespace().nth(1), Some(UID_BASE.to_string().as_str()), "{uid_line}");
+    assert_eq!(uid_line.split_whitespace().nth(1), Some(spec.uid_base.to_string().as_str()), "{uid_line}");
     assert_eq!(std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(), host_hostname);
 
     fixture.destroy_and_check(&id, pid).await;
