@@ -7,9 +7,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::base36;
+
 const PREFIX: &str = "cl-";
-const DIGITS: usize = 25;
-const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// The id of a capsule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,15 +35,7 @@ impl CapsuleId {
 
 impl fmt::Display for CapsuleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut digits = [b'0'; DIGITS];
-        let mut value = self.0;
-        for slot in digits.iter_mut().rev() {
-            *slot = ALPHABET[(value % 36) as usize];
-            value /= 36;
-        }
-        f.write_str(PREFIX)?;
-        // The alphabet is ASCII, so the digits are valid UTF-8.
-        f.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)
+        base36::write(f, PREFIX, self.0)
     }
 }
 
@@ -52,28 +44,14 @@ impl FromStr for CapsuleId {
 
     fn from_str(s: &str) -> Result<CapsuleId, IdError> {
         let digits = s.strip_prefix(PREFIX).ok_or_else(|| IdError::MissingPrefix(s.to_owned()))?;
-        if digits.len() != DIGITS {
-            return Err(IdError::BadDigits(s.to_owned()));
-        }
-        let mut value: u128 = 0;
-        for byte in digits.bytes() {
-            let digit = match byte {
-                b'0'..=b'9' => byte - b'0',
-                b'a'..=b'z' => byte - b'a' + 10,
-                _ => return Err(IdError::BadDigits(s.to_owned())),
-            };
-            value = value
-                .checked_mul(36)
-                .and_then(|v| v.checked_add(u128::from(digit)))
-                .ok_or_else(|| IdError::BadDigits(s.to_owned()))?;
-        }
-        Ok(CapsuleId(value))
+        base36::parse(digits).map(CapsuleId).ok_or_else(|| IdError::BadDigits(s.to_owned()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base36::DIGITS;
 
     #[test]
     fn round_trips_at_the_edges() {

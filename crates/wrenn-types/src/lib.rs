@@ -4,6 +4,9 @@
 //! edges. Identifiers are newtypes so a capsule id can never be passed where
 //! a host id is expected.
 
+mod base36;
 mod capsule_id;
+mod ids;
 
 pub use capsule_id::{CapsuleId, IdError};
+pub use ids::{ApiKeyId, AuditLogId, HostId, HostTokenId, ParseIdError, RefreshTokenId, TeamId, TemplateId, UserId};
