@@ -157,6 +157,16 @@ pub struct CapsuleInfo {
     pub envd_addr: Option<std::net::SocketAddr>,
     /// Host pid of the capsule's init, once it runs.
     pub init_pid: Option<u32>,
+    /// Seconds since the Unix epoch of the last request that counts as
+    /// activity (what the inactivity timeout measures from).
+    pub last_active_at: u64,
+    /// What envd reported when it last became ready (`None` before that,
+    /// and for adopted capsules until they answer).
+    pub envd_version: Option<String>,
+    /// Why the capsule is in its state, when the agent put it there on its
+    /// own or after a failure: the inactivity timeout, or the error that
+    /// left it in `error`. Cleared by the next successful operation.
+    pub reason: Option<String>,
 }
 
 /// What the manager tells the control plane without being asked.

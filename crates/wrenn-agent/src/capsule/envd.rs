@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How often a refused connect is retried.
 const CONNECT_RETRY: Duration = Duration::from_millis(1);
@@ -34,6 +34,12 @@ pub enum EnvdError {
     },
     #[error("envd at {addr} answered {path} with status {status}")]
     Status { addr: SocketAddr, path: &'static str, status: u16 },
+}
+
+/// What envd's `/health` answers (`{"version": "0.6.4"}`).
+#[derive(Deserialize)]
+struct Health {
+    version: Option<String>,
 }
 
 /// The host's client for every envd.
@@ -61,8 +67,9 @@ impl EnvdClient {
         EnvdClient { http }
     }
 
-    /// Waits until envd at `addr` accepts and answers `/health`.
-    pub(crate) async fn wait_ready(&self, addr: SocketAddr, timeout: Duration) -> Result<(), EnvdError> {
+    /// Waits until envd at `addr` accepts and answers `/health`; returns the
+    /// version it reports (`None` if its answer carries none).
+    pub(crate) async fn wait_ready(&self, addr: SocketAddr, timeout: Duration) -> Result<Option<String>, EnvdError> {
         let deadline = Instant::now() + timeout;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -83,7 +90,9 @@ impl EnvdClient {
             .send()
             .await
             .map_err(|source| EnvdError::Request { addr, source })?;
-        check_status(addr, "/health", response.status())
+        check_status(addr, "/health", response.status())?;
+        let health: Option<Health> = response.json().await.ok();
+        Ok(health.and_then(|health| health.version).filter(|version| !version.is_empty()))
     }
 
     /// Hands envd its defaults and the host's time (after create and after

@@ -27,6 +27,8 @@ use crate::template::Template;
 
 /// envd answers `/init` within milliseconds; this is for a stuck one.
 const INIT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An adopted capsule's envd is asked for its version this long at most.
+const ADOPT_HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Copying a capsule's root for a snapshot (a few hundred MB).
 const SNAPSHOT_COPY_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
@@ -75,6 +77,9 @@ impl Start {
             slot: addrs.slot,
             envd_addr: adopted.then(|| SocketAddr::from((addrs.capsule, envd_port))),
             init_pid: (adopted && !record.hibernated).then_some(record.init_pid),
+            last_active_at: unix_now(),
+            envd_version: None,
+            reason: None,
         }
     }
 }
@@ -146,6 +151,25 @@ impl Owner {
         self.info.send_modify(|info| info.state = state);
     }
 
+    /// Marks the capsule active now (the inactivity timeout restarts).
+    fn touch(&mut self) {
+        self.last_activity = Instant::now();
+        self.info.send_modify(|info| info.last_active_at = unix_now());
+    }
+
+    /// Keeps the reason a request left the capsule where it is: the error's
+    /// whole chain when it ended in `error`; nothing after a success.
+    fn note_outcome<T>(&self, result: &Result<T, CapsuleError>) {
+        match result {
+            Ok(_) => self.info.send_modify(|info| info.reason = None),
+            Err(err) if self.state() == CapsuleState::Error => {
+                let reason = error_chain(err);
+                self.info.send_modify(|info| info.reason = Some(reason));
+            }
+            Err(_) => {}
+        }
+    }
+
     fn envd_addr(&self) -> SocketAddr {
         SocketAddr::from((SlotAddrs::of(self.slot).capsule, self.shared.config.envd_port))
     }
@@ -193,17 +217,21 @@ impl Owner {
             return Err(CapsuleError::Record { id, path, source });
         }
         let timeout = shared.config.ready_timeout;
-        if let Err(source) = shared.envd.wait_ready(addr, timeout).await {
-            self.roll_back(true).await;
-            return Err(CapsuleError::NotReady { id, timeout, source });
-        }
+        let version = match shared.envd.wait_ready(addr, timeout).await {
+            Ok(version) => version,
+            Err(source) => {
+                self.roll_back(true).await;
+                return Err(CapsuleError::NotReady { id, timeout, source });
+            }
+        };
+        self.info.send_modify(|info| info.envd_version = version);
         let init = shared.envd.init(addr, &record.default_env, record.default_user.as_deref(), INIT_TIMEOUT).await;
         if let Err(source) = init {
             self.roll_back(true).await;
             return Err(CapsuleError::Init { id, source });
         }
         self.record = Some(record);
-        self.last_activity = Instant::now();
+        self.touch();
         self.set_state(CapsuleState::Running);
         Ok(self.info.borrow().clone())
     }
@@ -238,11 +266,15 @@ impl Owner {
             self.set_state(CapsuleState::Error);
         }
         self.record = Some(record);
-        self.last_activity = Instant::now();
+        self.touch();
+        // Best effort: only fills in the version the new agent never saw.
+        if let Ok(version) = self.shared.envd.wait_ready(self.envd_addr(), ADOPT_HEALTH_TIMEOUT).await {
+            self.info.send_modify(|info| info.envd_version = version);
+        }
     }
 
     async fn handle(&mut self, request: CapsuleRequest) -> ControlFlow<()> {
-        self.last_activity = Instant::now();
+        self.touch();
         match request {
             CapsuleRequest::Destroy { reply } => {
                 let result = match self.admit(Operation::Destroy) {
@@ -251,6 +283,7 @@ impl Owner {
                     Err(err) => Err(err),
                 };
                 let gone = result.is_ok();
+                self.note_outcome(&result);
                 let _ = reply.send(result);
                 if gone {
                     return ControlFlow::Break(());
@@ -262,6 +295,7 @@ impl Owner {
                     Ok(false) => Ok(()),
                     Err(err) => Err(err),
                 };
+                self.note_outcome(&result);
                 let _ = reply.send(result.map(|()| self.info.borrow().clone()));
             }
             CapsuleRequest::Resume { reply } => {
@@ -270,6 +304,7 @@ impl Owner {
                     Ok(false) => Ok(()),
                     Err(err) => Err(err),
                 };
+                self.note_outcome(&result);
                 let _ = reply.send(result.map(|()| self.info.borrow().clone()));
             }
             CapsuleRequest::Hibernate { reply } => {
@@ -278,6 +313,7 @@ impl Owner {
                     Ok(false) => Ok(()),
                     Err(err) => Err(err),
                 };
+                self.note_outcome(&result);
                 let _ = reply.send(result.map(|()| self.info.borrow().clone()));
             }
             CapsuleRequest::Ping { reply } => {
@@ -289,6 +325,7 @@ impl Owner {
                     Ok(_) => self.snapshot(&template).await,
                     Err(err) => Err(err),
                 };
+                self.note_outcome(&result);
                 let _ = reply.send(result);
             }
         }
@@ -412,9 +449,12 @@ impl Owner {
         }
         let addr = self.envd_addr();
         let timeout = self.shared.config.ready_timeout;
-        if let Err(source) = self.shared.envd.wait_ready(addr, timeout).await {
-            self.set_state(CapsuleState::Error);
-            return Err(CapsuleError::NotReady { id, timeout, source });
+        match self.shared.envd.wait_ready(addr, timeout).await {
+            Ok(version) => self.info.send_modify(|info| info.envd_version = version),
+            Err(source) => {
+                self.set_state(CapsuleState::Error);
+                return Err(CapsuleError::NotReady { id, timeout, source });
+            }
         }
         self.set_state(CapsuleState::Running);
         self.last_cpu = None;
@@ -503,6 +543,8 @@ impl Owner {
         if admission::idle_expired(state, self.last_activity.elapsed(), timeout_sec) {
             match self.pause().await {
                 Ok(()) => {
+                    let reason = format!("inactivity: paused after {timeout_sec} s without activity");
+                    self.info.send_modify(|info| info.reason = Some(reason));
                     tracing::info!(id = %self.id, "paused after {timeout_sec} s without activity");
                     let _ = self.shared.events.send(CapsuleEvent::AutoPaused { id: self.id });
                 }
@@ -525,4 +567,20 @@ impl CapsuleRequest {
             CapsuleRequest::Snapshot { reply, .. } => drop(reply.send(Err(error))),
         }
     }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| since.as_secs())
+}
+
+/// `error: cause: cause …`, for a reason a user reads.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

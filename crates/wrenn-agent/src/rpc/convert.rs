@@ -37,8 +37,11 @@ pub(crate) fn capsule_info(info: &CapsuleInfo) -> pb::CapsuleInfo {
         disk_mb: info.disk_mb,
         address: info.envd_addr.map(|addr| addr.ip().to_string()).unwrap_or_default(),
         created_at_unix: i64::try_from(info.created_at).unwrap_or(i64::MAX),
+        last_active_at_unix: i64::try_from(info.last_active_at).unwrap_or(i64::MAX),
         timeout_sec: u32::try_from(info.timeout_sec).unwrap_or(u32::MAX),
+        envd_version: info.envd_version.clone().unwrap_or_default(),
         runtime: RUNTIME.to_owned(),
+        reason: info.reason.clone().unwrap_or_default(),
         ..Default::default()
     }
 }

@@ -319,6 +319,10 @@ async fn lifecycle(client: &Client) {
 
     let list = client.list_capsules(pb::ListCapsulesRequest::default()).await.unwrap().into_owned();
     assert_eq!(list.capsules.iter().map(|c| c.capsule_id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
+    let listed = &list.capsules[0];
+    assert_eq!(listed.envd_version, "0.6.4", "envd's /health version is reported");
+    assert!(listed.last_active_at_unix >= listed.created_at_unix && listed.created_at_unix > 0, "{listed:?}");
+    assert_eq!(listed.reason, "", "a healthy capsule has no reason");
     let info = client.get_host_info(pb::GetHostInfoRequest::default()).await.unwrap().into_owned();
     assert_eq!((info.n_capsules, info.allocated_memory_mb), (1, 256));
 

@@ -53,8 +53,12 @@ async fn an_idle_capsule_is_paused_and_reported() {
     let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
     assert_eq!(event, CapsuleEvent::AutoPaused { id });
     assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
-    assert_eq!(manager.get(id).unwrap().state, CapsuleState::Paused);
+    let paused = manager.get(id).unwrap();
+    assert_eq!(paused.state, CapsuleState::Paused);
+    assert!(paused.reason.as_deref().is_some_and(|reason| reason.starts_with("inactivity")), "{paused:?}");
     assert!(harness.health(info.envd_addr.unwrap(), Duration::from_millis(300)).await.is_err());
+    // The next successful operation clears the reason.
+    assert_eq!(manager.resume(id).await.unwrap().reason, None);
     manager.destroy(id).await.unwrap();
     harness.assert_gone(&info);
 }
