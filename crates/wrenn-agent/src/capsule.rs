@@ -211,6 +211,8 @@ pub(crate) struct Shared {
 struct Registry {
     capsules: HashMap<CapsuleId, Handle>,
     slots: SlotAllocator,
+    /// Templates being deleted: no capsule may start on them meanwhile.
+    deleting_templates: BTreeSet<String>,
 }
 
 /// How the manager reaches one capsule's owner.
@@ -256,6 +258,30 @@ impl CapsuleManager {
         &self.shared.templates
     }
 
+    /// Deletes a template no capsule stands on. A capsule in any state,
+    /// hibernated included, keeps its template: it is the capsule's lower
+    /// layer, and a hibernated capsule is restored onto it. A create that
+    /// races the delete either registers first (the delete is refused) or
+    /// is refused itself.
+    pub async fn delete_template(&self, name: &str) -> Result<(), CapsuleError> {
+        {
+            let mut registry = self.shared.registry();
+            let capsules: Vec<CapsuleId> = registry
+                .capsules
+                .iter()
+                .filter(|(_, handle)| handle.info.borrow().template == name)
+                .map(|(id, _)| *id)
+                .collect();
+            if !capsules.is_empty() {
+                return Err(CapsuleError::TemplateInUse { name: name.to_owned(), capsules });
+            }
+            registry.deleting_templates.insert(name.to_owned());
+        }
+        let result = self.shared.templates.delete(name).await;
+        self.shared.registry().deleting_templates.remove(name);
+        result.map_err(|source| CapsuleError::TemplateDelete { name: name.to_owned(), source })
+    }
+
     /// Starts a capsule and returns once its envd is ready and initialised.
     pub async fn create(&self, request: CreateCapsule) -> Result<CapsuleInfo, CapsuleError> {
         let id = request.id;
@@ -294,7 +320,8 @@ impl CapsuleManager {
             hibernated: false,
         };
         let (reply, outcome) = oneshot::channel();
-        self.spawn_owner(id, None, |slot| {
+        let template_name = request.template.clone();
+        self.spawn_owner(id, None, Some(&template_name), |slot| {
             let uid_base = UidRange::for_slot(slot).base;
             Start::Create { record: CapsuleRecord { slot, uid_base, ..record }, template, reply }
         })?;
@@ -390,7 +417,7 @@ impl CapsuleManager {
             let path = shared.config.layout.capsule_record(&id.to_string());
             let record = CapsuleRecord::read(&path).filter(|record| record.id == id.to_string());
             let adopted = match record {
-                Some(record) => self.spawn_owner(id, Some(record.slot), |_| Start::Adopt { record }).is_ok(),
+                Some(record) => self.spawn_owner(id, Some(record.slot), None, |_| Start::Adopt { record }).is_ok(),
                 None => false,
             };
             if adopted {
@@ -415,6 +442,7 @@ impl CapsuleManager {
         &self,
         id: CapsuleId,
         slot: Option<u16>,
+        new_on_template: Option<&str>,
         start: impl FnOnce(u16) -> Start,
     ) -> Result<(), CapsuleError> {
         let (requests, inbox) = mpsc::channel(QUEUE);
@@ -423,6 +451,11 @@ impl CapsuleManager {
             let mut registry = self.shared.registry();
             if registry.capsules.contains_key(&id) {
                 return Err(CapsuleError::AlreadyExists { id });
+            }
+            if let Some(template) = new_on_template
+                && registry.deleting_templates.contains(template)
+            {
+                return Err(CapsuleError::UnknownTemplate { name: template.to_owned() });
             }
             let addrs = match slot {
                 Some(slot) => registry.slots.claim(slot),

@@ -52,7 +52,10 @@ pub(crate) fn capsule_error(err: &CapsuleError) -> ConnectError {
         CapsuleError::NotReady { .. } | CapsuleError::Init { .. } | CapsuleError::TaskLost { .. } => {
             ErrorCode::Unavailable
         }
-        CapsuleError::Snapshot { source, .. } | CapsuleError::Template { source, .. } => template_code(source),
+        CapsuleError::TemplateInUse { .. } => ErrorCode::FailedPrecondition,
+        CapsuleError::Snapshot { source, .. }
+        | CapsuleError::Template { source, .. }
+        | CapsuleError::TemplateDelete { source, .. } => template_code(source),
         CapsuleError::Network { .. } | CapsuleError::Runtime { .. } | CapsuleError::Record { .. } => {
             ErrorCode::Internal
         }

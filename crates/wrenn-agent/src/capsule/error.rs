@@ -22,6 +22,14 @@ pub enum CapsuleError {
     },
     #[error("capsule {id} already exists")]
     AlreadyExists { id: CapsuleId },
+    #[error("template {name} is the root of capsules {capsules:?}; destroy them first")]
+    TemplateInUse { name: String, capsules: Vec<CapsuleId> },
+    #[error("template {name} could not be deleted")]
+    TemplateDelete {
+        name: String,
+        #[source]
+        source: crate::template::TemplateError,
+    },
     #[error("capsule {id} does not exist")]
     NotFound { id: CapsuleId },
     #[error("capsule {id} is already being destroyed")]

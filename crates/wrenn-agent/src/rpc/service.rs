@@ -167,7 +167,7 @@ impl pb::HostAgentService for HostAgent {
         if name.is_empty() {
             return Err(invalid("template must not be empty"));
         }
-        self.manager.templates().delete(&name).await.map_err(|err| template_error(&err))?;
+        self.manager.delete_template(&name).await.map_err(|err| capsule_error(&err))?;
         Response::ok(pb::DeleteTemplateResponse::default())
     }
 

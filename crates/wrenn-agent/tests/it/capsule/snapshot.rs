@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use wrenn_agent::capsule::{CapsuleState, CreateCapsule};
+use wrenn_agent::capsule::{CapsuleError, CapsuleState, CreateCapsule};
 
 use crate::capsule::{harness, request};
 use crate::container::unique_id;
@@ -42,9 +42,22 @@ async fn snapshot_into_a_template_and_start_from_it() {
     assert!(download.status().is_success(), "{}", download.status());
     assert_eq!(download.text().await.unwrap(), "written before the snapshot\n");
 
+    // A template with a capsule on it stays.
+    match manager.delete_template("snap-test").await {
+        Err(CapsuleError::TemplateInUse { capsules, .. }) => assert_eq!(capsules, vec![copy]),
+        other => panic!("deleting a template in use: {other:?}"),
+    }
+    assert!(template.rootfs.join("root/snapshot.txt").is_file());
+
     // Oldest first: the copy's mount namespace must not pin the original's disk.
     for (id, info) in [(id, info), (copy, copy_info)] {
         manager.destroy(id).await.unwrap();
         harness.assert_gone(&info);
     }
+    manager.delete_template("snap-test").await.unwrap();
+    assert!(!template.rootfs.exists());
+    assert!(matches!(
+        manager.create(CreateCapsule { template: "snap-test".into(), ..request(unique_id()) }).await,
+        Err(CapsuleError::UnknownTemplate { .. })
+    ));
 }
