@@ -44,6 +44,7 @@ use wrenn_agent::runtime::{CapsuleSpec, Runtime};
 use wrenn_agent::template::{TemplateStore, TemplateStoreOptions};
 use wrenn_agent::uid_range::UidRange;
 use wrenn_types::CapsuleId;
+use wrenn_types::ErrorChain;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -79,7 +80,7 @@ fn main() {
     let code = match run(&sizes) {
         Ok(()) => 0,
         Err(err) => {
-            eprintln!("agent benchmark failed: {}", chain(err.as_ref()));
+            eprintln!("agent benchmark failed: {}", ErrorChain(err.as_ref()));
             1
         }
     };
@@ -583,7 +584,7 @@ impl Guard {
             }
             for (info, result) in infos.iter().zip(join_all(infos.iter().map(|info| manager.destroy(info.id))).await) {
                 if let Err(err) = result {
-                    eprintln!("cleanup: capsule {}: {}", info.id, chain(&err));
+                    eprintln!("cleanup: capsule {}: {}", info.id, ErrorChain(&err));
                 }
             }
         }
@@ -596,7 +597,7 @@ impl Guard {
                 }
                 // A create that was interrupted never registered the capsule;
                 // `Drop` removes its cgroups and dir.
-                Err(err) => eprintln!("cleanup: capsule {id}: {}", chain(&err)),
+                Err(err) => eprintln!("cleanup: capsule {id}: {}", ErrorChain(&err)),
             }
         }
     }
@@ -795,16 +796,6 @@ fn is_alive(pid: u32) -> bool {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    message
 }
 
 // ---- report ----

@@ -108,14 +108,7 @@ fn template_code(err: &TemplateError) -> ErrorCode {
 
 fn connect_error(code: ErrorCode, err: &(dyn std::error::Error + 'static)) -> ConnectError {
     if code == ErrorCode::Internal || code == ErrorCode::Unavailable {
-        let mut chain = err.to_string();
-        let mut source = err.source();
-        while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        tracing::error!(error = %chain, "rpc failed");
+        tracing::error!(error = %wrenn_types::ErrorChain(err), "rpc failed");
     }
     ConnectError::new(code, err.to_string())
 }

@@ -6,7 +6,9 @@
 
 mod base36;
 mod capsule_id;
+mod error_chain;
 mod ids;
 
 pub use capsule_id::{CapsuleId, IdError};
+pub use error_chain::ErrorChain;
 pub use ids::{ApiKeyId, AuditLogId, HostId, HostTokenId, ParseIdError, RefreshTokenId, TeamId, TemplateId, UserId};

@@ -11,6 +11,7 @@ use clap::{Parser, ValueEnum};
 use tokio::signal::unix::{SignalKind, signal};
 use wrenn_agent::daemon::{self, DaemonConfig};
 use wrenn_agent::rpc::TlsConfig;
+use wrenn_types::ErrorChain;
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Wrenn's host agent: runs capsules on this machine for the control plane")]
@@ -73,7 +74,7 @@ async fn main() -> ExitCode {
     match daemon::run(config, terminated()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = %chain(&err), "wrenn-agent stopped");
+            tracing::error!(error = %ErrorChain(&err), "wrenn-agent stopped");
             ExitCode::FAILURE
         }
     }
@@ -124,15 +125,4 @@ async fn terminated() {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
-}
-
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

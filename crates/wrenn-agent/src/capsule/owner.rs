@@ -24,6 +24,7 @@ use crate::network::NetworkError;
 use crate::network::slots::SlotAddrs;
 use crate::runtime::{CapsuleSpec, RuntimeError};
 use crate::template::Template;
+use wrenn_types::ErrorChain;
 
 /// envd answers `/init` within milliseconds; this is for a stuck one.
 const INIT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -163,7 +164,7 @@ impl Owner {
         match result {
             Ok(_) => self.info.send_modify(|info| info.reason = None),
             Err(err) if self.state() == CapsuleState::Error => {
-                let reason = error_chain(err);
+                let reason = ErrorChain(err).to_string();
                 self.info.send_modify(|info| info.reason = Some(reason));
             }
             Err(_) => {}
@@ -571,16 +572,4 @@ impl CapsuleRequest {
 
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| since.as_secs())
-}
-
-/// `error: cause: cause …`, for a reason a user reads.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

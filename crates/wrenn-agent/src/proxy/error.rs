@@ -7,6 +7,7 @@
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
+use wrenn_types::ErrorChain;
 use wrenn_types::{CapsuleId, IdError};
 
 /// Why a request could not be proxied.
@@ -91,21 +92,6 @@ impl IntoResponse for ProxyError {
         }
         let body = serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } });
         (status, Json(body)).into_response()
-    }
-}
-
-/// Displays an error followed by its sources, joined by `: `.
-struct ErrorChain<'a>(&'a dyn std::error::Error);
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
     }
 }
 

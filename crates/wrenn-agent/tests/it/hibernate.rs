@@ -22,6 +22,7 @@ use wrenn_proto::agent::hostagent as pb;
 
 use crate::capsule::{Harness, harness, request};
 use crate::container::{is_alive, unique_id};
+use wrenn_types::ErrorChain;
 
 const CGROUP_CONTROLLERS: &[&str] = &["memory", "cpu", "cpuacct", "pids", "freezer", "devices"];
 /// The counter: a shell variable, written to the overlay every 50 ms.
@@ -144,8 +145,8 @@ async fn failed_dumps_keep_the_capsule_and_failed_restores_leave_nothing_running
     start_background(&harness, addr, "exec flock /tmp/lock sleep 600").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let err = manager.hibernate(id).await.unwrap_err();
-    eprintln!("failed dump: {}", error_chain(&err));
-    assert!(error_chain(&err).contains("Error ("), "CRIU's reason is missing: {}", error_chain(&err));
+    eprintln!("failed dump: {}", ErrorChain(&err));
+    assert!(ErrorChain(&err).to_string().contains("Error ("), "CRIU's reason is missing: {}", ErrorChain(&err));
     assert_eq!(manager.get(id).unwrap().state, CapsuleState::Running);
     assert!(is_alive(info.init_pid.unwrap()));
     assert_eq!(harness.health(addr, Duration::from_secs(2)).await.unwrap(), 200);
@@ -158,8 +159,8 @@ async fn failed_dumps_keep_the_capsule_and_failed_restores_leave_nothing_running
     let images = harness.layout.capsule_dir(&id.to_string()).join("hibernate");
     std::fs::remove_file(images.join("inventory.img")).unwrap();
     let err = manager.resume(id).await.unwrap_err();
-    eprintln!("failed restore: {}", error_chain(&err));
-    assert!(error_chain(&err).contains("Error ("), "CRIU's reason is missing: {}", error_chain(&err));
+    eprintln!("failed restore: {}", ErrorChain(&err));
+    assert!(ErrorChain(&err).to_string().contains("Error ("), "CRIU's reason is missing: {}", ErrorChain(&err));
     assert_eq!(manager.get(id).unwrap().state, CapsuleState::Error);
     assert_eq!(capsule_pids(&info), Vec::<String>::new());
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -350,14 +351,4 @@ async fn run(harness: &Harness, addr: std::net::SocketAddr, script: &str) -> Str
     let stderr = String::from_utf8_lossy(&stderr);
     assert!(exit.get("exitCode").is_none_or(|code| code == 0), "{script}: {exit} {stderr}");
     String::from_utf8(stdout).unwrap()
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }

@@ -13,6 +13,7 @@ use std::error::Error as StdError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use wrenn_types::ErrorChain;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -144,27 +145,15 @@ impl From<crate::store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(code = self.code, error = %error_chain(&self), "request failed");
+            tracing::error!(code = self.code, error = %ErrorChain(&self), "request failed");
         } else if let Some(source) = &self.source {
-            tracing::debug!(code = self.code, error = %error_chain(source.as_ref()), "request refused");
+            tracing::debug!(code = self.code, error = %ErrorChain(source.as_ref()), "request refused");
         }
         let body = ErrorBody { error: ErrorFields { code: self.code, message: &self.message } };
         let mut response = (self.status, axum::Json(body)).into_response();
         response.extensions_mut().insert(ErrorCode(self.code));
         response
     }
-}
-
-/// `outer: inner: innermost`, for one log line.
-fn error_chain(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(source) = next {
-        text.push_str(": ");
-        text.push_str(&source.to_string());
-        next = source.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -198,6 +187,6 @@ mod tests {
     #[test]
     fn the_chain_walks_every_source() {
         let error = ApiError::internal(std::io::Error::other("disk full"));
-        assert_eq!(error_chain(&error), "internal error: disk full");
+        assert_eq!(ErrorChain(&error).to_string(), "internal error: disk full");
     }
 }

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use wrenn_cp::events::{Actor, BusOptions, Event, EventBus, EventKind, Resource, ResourceKind};
+use wrenn_types::ErrorChain;
 use wrenn_types::TeamId;
 
 /// The idle time after which tests expect an event to be claimed again.
@@ -111,7 +112,7 @@ where
 #[allow(clippy::print_stderr, reason = "a skipped test says why")]
 async fn redis_bus(options: &BusOptions) -> Option<(EventBus, String)> {
     let url = std::env::var("WRENN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    match EventBus::redis(&url, options.clone()).await.map_err(|error| chain(&error)) {
+    match EventBus::redis(&url, options.clone()).await.map_err(|error| ErrorChain(&error).to_string()) {
         Ok(bus) => Some((bus, url)),
         Err(error) if std::env::var_os("CI").is_none() => {
             eprintln!("skipping: Redis at WRENN_TEST_REDIS_URL does not answer: {error}");
@@ -119,17 +120,6 @@ async fn redis_bus(options: &BusOptions) -> Option<(EventBus, String)> {
         }
         Err(error) => panic!("Redis must be reachable in CI (WRENN_TEST_REDIS_URL): {error}"),
     }
-}
-
-/// An error with its causes, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 pub(crate) fn rand_u128() -> u128 {

@@ -21,6 +21,7 @@ use nix::unistd::{Gid, Uid};
 use crate::runtime::container::launch::LaunchSpec;
 use crate::sys::launch::seccomp;
 use crate::sys::rootfs::{self, STAGING_OLD, STAGING_ROOT};
+use wrenn_types::ErrorChain;
 
 /// Device nodes bind-mounted from the host: a user namespace may not mknod.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
@@ -68,7 +69,7 @@ fn prepare_and_exec(spec: &LaunchSpec, go: OwnedFd, console: &File) -> Result<st
     nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(|e| ("setresgid", e))?;
     nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(|e| ("setresuid", e))?;
 
-    rootfs::mount_capsule_root(&spec.capsule_dir, lower).map_err(|e| StepError(error_chain(&e)))?;
+    rootfs::mount_capsule_root(&spec.capsule_dir, lower).map_err(|e| StepError(ErrorChain(&e).to_string()))?;
     // /proc is mounted while the host's (copied) /proc is still in this
     // namespace: the kernel refuses a new proc instance otherwise.
     mount_proc()?;
@@ -140,16 +141,6 @@ fn wait_for_release(go: &OwnedFd) -> Result<Option<OwnedFd>, StepError> {
         }
     }
     Ok(lower)
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    message
 }
 
 fn mount_proc() -> Result<(), StepError> {
