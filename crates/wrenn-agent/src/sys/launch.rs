@@ -36,8 +36,9 @@ use crate::uid_range::UidRange;
 /// Stack of the cloned child until it execs.
 const CHILD_STACK_BYTES: usize = 1 << 20;
 
+/// Why the calling thread could not move into a capsule's network namespace.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum LaunchError {
+pub(crate) enum NetnsError {
     #[error("could not open network namespace {path}")]
     OpenNetns {
         path: PathBuf,
@@ -50,6 +51,21 @@ pub(crate) enum LaunchError {
         #[source]
         source: nix::Error,
     },
+}
+
+/// Moves the calling thread into the network namespace at `path`. The
+/// launcher and the restore mode are single-threaded processes; never call
+/// this from the agent.
+pub(crate) fn join_netns(path: &std::path::Path) -> Result<(), NetnsError> {
+    let netns = File::open(path).map_err(|source| NetnsError::OpenNetns { path: path.to_owned(), source })?;
+    nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
+        .map_err(|source| NetnsError::JoinNetns { path: path.to_owned(), source })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LaunchError {
+    #[error(transparent)]
+    Netns(#[from] NetnsError),
     #[error("could not create a pipe")]
     Pipe(#[source] nix::Error),
     #[error("could not open the capsule's user namespace")]
@@ -74,9 +90,7 @@ pub(crate) enum LaunchError {
 /// exec'ed.
 pub(crate) fn launch(spec: &LaunchSpec) -> Result<u32, LaunchError> {
     if let Some(path) = &spec.netns_path {
-        let netns = File::open(path).map_err(|source| LaunchError::OpenNetns { path: path.clone(), source })?;
-        nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
-            .map_err(|source| LaunchError::JoinNetns { path: path.clone(), source })?;
+        join_netns(path)?;
     }
     let (go_write, go_read) =
         nix::sys::socket::socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)

@@ -29,18 +29,8 @@ const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RestoreError {
-    #[error("could not open network namespace {path}")]
-    OpenNetns {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("could not join network namespace {path}")]
-    JoinNetns {
-        path: PathBuf,
-        #[source]
-        source: nix::Error,
-    },
+    #[error(transparent)]
+    Netns(#[from] crate::sys::launch::NetnsError),
     #[error("could not unshare a mount namespace")]
     Unshare(#[source] nix::Error),
     #[error("could not build the capsule root")]
@@ -66,10 +56,7 @@ pub(crate) enum RestoreError {
 pub(crate) fn restore(spec: &RestoreSpec) -> Result<Infallible, RestoreError> {
     let launch = &spec.launch;
     if let Some(path) = &launch.netns_path {
-        let netns =
-            std::fs::File::open(path).map_err(|source| RestoreError::OpenNetns { path: path.clone(), source })?;
-        nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
-            .map_err(|source| RestoreError::JoinNetns { path: path.clone(), source })?;
+        crate::sys::launch::join_netns(path)?;
     }
     nix::sched::unshare(CloneFlags::CLONE_NEWNS).map_err(RestoreError::Unshare)?;
     let userns = crate::sys::rootfs::userns_for(launch.uid_base).map_err(RestoreError::Root)?;
