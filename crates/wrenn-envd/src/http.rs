@@ -3,6 +3,7 @@
 //! Connect RPCs are served by `rpc`; this module owns everything else and
 //! the JSON error shape `{"code": <status>, "message": "..."}` of its routes.
 
+mod drain;
 pub(crate) mod error;
 mod files;
 mod init;
@@ -13,6 +14,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::state::SharedState;
+
+pub(crate) use drain::drain_unread_body;
 
 pub(crate) fn router() -> Router<SharedState> {
     Router::new()

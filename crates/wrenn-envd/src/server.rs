@@ -1,8 +1,9 @@
 //! Builds envd's HTTP stack and serves it (HTTP/1.1 and h2c on one port).
 //!
 //! Plain routes come first; every other path falls through to the Connect
-//! router. The token check wraps both. Shutdown stops accepting at once and
-//! gives open streams a bounded time to finish.
+//! router. The token check wraps both, and the unread rest of a refused
+//! request's body is drained so that the client reads the refusal. Shutdown
+//! stops accepting at once and gives open streams a bounded time to finish.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -72,6 +73,7 @@ fn app(state: &SharedState) -> Router {
         .with_state(state.clone())
         .fallback_service(crate::rpc::router(state).into_axum_service())
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_token))
+        .layer(axum::middleware::from_fn(crate::http::drain_unread_body))
 }
 
 /// Runs envd until SIGTERM or SIGINT.

@@ -1,5 +1,9 @@
 //! One envd per test: `TestEnvd::start()` binds 127.0.0.1:0 with a fresh
 //! temporary `--root`, and hands out clients for every surface.
+//!
+//! Most tests serve envd inside the test process. Tests that measure envd's
+//! own memory use `TestEnvd::spawn_process()` instead: the test binary runs
+//! many tests at once, so its RSS says nothing about one envd.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,8 +17,12 @@ use wrenn_proto::envd::{filesystem, process};
 pub(crate) struct TestEnvd {
     pub(crate) addr: SocketAddr,
     root: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server: Server,
+}
+
+enum Server {
+    InProcess { stop: Option<oneshot::Sender<()>>, task: Option<tokio::task::JoinHandle<anyhow::Result<()>>> },
+    Child(std::process::Child),
 }
 
 impl TestEnvd {
@@ -24,10 +32,50 @@ impl TestEnvd {
         let envd = Envd::bind(config).await.expect("bind");
         let addr = envd.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(envd.serve(async move {
+        let task = tokio::spawn(envd.serve(async move {
             let _ = stopped.await;
         }));
-        TestEnvd { addr, root, stop: Some(stop), server: Some(server) }
+        TestEnvd { addr, root, server: Server::InProcess { stop: Some(stop), task: Some(task) } }
+    }
+
+    /// Runs the `envd` binary as a child process, ready when this returns.
+    pub(crate) async fn spawn_process() -> TestEnvd {
+        let root = tempfile::tempdir().expect("temp dir");
+        // The port is picked by binding and releasing it: a race with other
+        // binders is possible but needs another process to pick the same
+        // ephemeral port within milliseconds.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_envd"))
+            .args(["--dev", "--listen", "127.0.0.1", "--port", &port.to_string(), "--root"])
+            .arg(root.path())
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("spawning envd");
+        let envd = TestEnvd { addr: SocketAddr::from(([127, 0, 0, 1], port)), root, server: Server::Child(child) };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while envd.http().get(envd.url("/health")).send().await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "envd did not answer /health in 20 s");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        envd
+    }
+
+    /// The envd process's resident memory now, for envds from `spawn_process`.
+    pub(crate) fn child_rss_kib(&self) -> u64 {
+        self.child_status_kib("VmRSS:")
+    }
+
+    /// The envd process's peak resident memory so far.
+    pub(crate) fn child_peak_rss_kib(&self) -> u64 {
+        self.child_status_kib("VmHWM:")
+    }
+
+    fn child_status_kib(&self, field: &str) -> u64 {
+        let Server::Child(child) = &self.server else { panic!("envd runs in the test process") };
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        let line = status.lines().find_map(|l| l.strip_prefix(field)).unwrap_or_else(|| panic!("no {field} line"));
+        line.trim().trim_end_matches("kB").trim().parse().expect("a size in kB")
     }
 
     /// The default user's home (`--root`), canonical.
@@ -75,15 +123,24 @@ impl TestEnvd {
 
     /// Stops the server and checks it shut down cleanly.
     pub(crate) async fn stop(mut self) {
-        self.stop.take().unwrap().send(()).unwrap();
-        self.server.take().unwrap().await.unwrap().unwrap();
+        let Server::InProcess { stop, task } = &mut self.server else { panic!("stop is for in-process envds") };
+        stop.take().unwrap().send(()).unwrap();
+        task.take().unwrap().await.unwrap().unwrap();
     }
 }
 
 impl Drop for TestEnvd {
     fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
+        match &mut self.server {
+            Server::InProcess { task, .. } => {
+                if let Some(task) = task.take() {
+                    task.abort();
+                }
+            }
+            Server::Child(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
     }
 }

@@ -454,7 +454,8 @@ async fn unknown_selectors_and_signals() {
 async fn chatty_process_with_a_stalled_client_neither_blocks_nor_bloats() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let envd = TestEnvd::start().await;
+    // envd runs as its own process so that its memory alone is measured.
+    let envd = TestEnvd::spawn_process().await;
     // A raw client that starts 256 MiB of output, reads the first bytes of
     // the response, and then never reads again: its TCP window closes.
     let body = serde_json::to_vec(&serde_json::json!({
@@ -484,7 +485,7 @@ async fn chatty_process_with_a_stalled_client_neither_blocks_nor_bloats() {
         .connect(pb::ConnectRequest { process: tag_selector("chatty").into(), ..Default::default() })
         .await
         .unwrap();
-    let rss_before = rss_kib();
+    let rss_before = envd.child_rss_kib();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut seen = Collected::default();
     let mut n_stdout = 0;
@@ -492,28 +493,14 @@ async fn chatty_process_with_a_stalled_client_neither_blocks_nor_bloats() {
         tokio::time::timeout_at(deadline, reader.message::<pb::ConnectResponse>()).await.unwrap().unwrap()
     {
         apply(&mut seen, message.to_owned_message().event.into_option().unwrap());
-        // Count stdout instead of keeping it: this process's RSS is measured.
         n_stdout += std::mem::take(&mut seen.stdout).len();
     }
     assert_eq!(seen.end.expect("the process ended").exit_code, 0);
     assert_eq!(seen.stderr, b"finished\n");
     assert!(n_stdout > 128 << 20, "the reading client got {n_stdout} bytes");
-    let grown_mib = rss_kib().saturating_sub(rss_before) / 1024;
+    let grown_mib = envd.child_rss_kib().saturating_sub(rss_before) / 1024;
     assert!(grown_mib < 64, "envd grew by {grown_mib} MiB");
     drop(stalled);
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .unwrap()
-        .trim()
-        .trim_end_matches(" kB")
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test]
