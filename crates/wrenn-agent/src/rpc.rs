@@ -5,11 +5,13 @@
 //! (manager, template store, envd) is mapped to a Connect code in this file
 //! and nowhere else. Capsule lifecycle goes to the [`CapsuleManager`];
 //! processes, terminals and files go to the capsule's own envd
-//! (`envd_client`). It keeps no state of its own: the manager is the truth
-//! for what runs here, and envd for what runs inside a capsule.
+//! (`envd_client`). The manager is the truth for what runs here, and envd
+//! for what runs inside a capsule; the only state kept here is how recent
+//! background processes ended, which envd forgets (`exits`).
 
 mod convert;
 mod envd_client;
+mod exits;
 mod files;
 mod process;
 mod service;

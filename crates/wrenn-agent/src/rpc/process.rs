@@ -3,8 +3,12 @@
 //! The agent keeps no process table: envd is the truth for what runs inside
 //! a capsule, and a background process or terminal outlives the call that
 //! started it (envd does not stop a process when its stream is dropped).
+//! What envd forgets is how a process ended: the agent reads each background
+//! process's start stream to its end and keeps the exit (`exits`), so that
+//! `ConnectProcess` to a finished process still ends with its exit code.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use connectrpc::{ConnectError, ErrorCode, ServiceStream};
@@ -17,7 +21,10 @@ use wrenn_proto::envd::process as envd_pb;
 use wrenn_proto::envd::process::__buffa::oneof::process_event::{Event as ProcessEvent, data_event::Output};
 use wrenn_proto::envd::process::__buffa::oneof::process_selector::Selector as EnvdSelector;
 
+use crate::capsule::{CapsuleManager, CapsuleState};
+use crate::rpc::EnvdClientError;
 use crate::rpc::envd_client::{Envd, ProcessEvents, ProcessStart};
+use crate::rpc::exits::{Exit, ProcessKey, Watch};
 use crate::rpc::service::HostAgent;
 use crate::rpc::{envd_error, invalid};
 
@@ -31,6 +38,16 @@ const MAX_EXEC_OUTPUT: usize = 3 << 20;
 
 /// Default terminal size when a `PtyAttach` names none.
 const DEFAULT_PTY_SIZE: (u32, u32) = (80, 24);
+
+/// How long a quiet watch waits before it checks that its capsule still
+/// runs. envd sends a keepalive every 50 s on a live stream; a paused capsule
+/// sends nothing until it is resumed.
+const WATCH_QUIET_CHECK: Duration = Duration::from_secs(120);
+
+/// How long `ConnectProcess` waits for the end of a watched process that envd
+/// no longer knows: envd drops a process from its table a moment before it
+/// sends the end event.
+const END_WAIT: Duration = Duration::from_secs(5);
 
 impl HostAgent {
     pub(crate) async fn exec(&self, request: pb::ExecRequest) -> Result<pb::ExecResponse, ConnectError> {
@@ -100,7 +117,7 @@ impl HostAgent {
         &self,
         request: pb::StartBackgroundRequest,
     ) -> Result<pb::StartBackgroundResponse, ConnectError> {
-        let envd = self.envd(&request.capsule_id, &request.user)?;
+        let (capsule, envd) = self.capsule_envd(&request.capsule_id, &request.user)?;
         if request.cmd.is_empty() {
             return Err(invalid("cmd must not be empty"));
         }
@@ -113,8 +130,26 @@ impl HostAgent {
             tag: Some(tag.clone()),
             pty: None,
         };
-        let pid = first_pid(start(&envd, spec).await?).await?;
+        let (pid, events) = first_pid(start(&envd, spec).await?).await?;
+        self.watch_to_end(capsule, pid, &tag, events);
         Ok(pb::StartBackgroundResponse { pid, tag, ..Default::default() })
+    }
+
+    /// Reads the rest of a background process's start stream in a task and
+    /// keeps its exit. Costs one envd connection per watched process while
+    /// it runs (its output is read and dropped); without room for another
+    /// watch (`exits` bounds them) the process runs unwatched.
+    fn watch_to_end(&self, capsule: wrenn_types::CapsuleId, pid: u32, tag: &str, events: ProcessEvents) {
+        let Some(mut watch) = self.exits.watch(capsule, pid, tag) else {
+            tracing::warn!(%capsule, pid, "too many watched processes: this one's exit code will not be kept");
+            return;
+        };
+        let exits = Arc::clone(&self.exits);
+        let manager = Arc::clone(&self.manager);
+        tokio::spawn(async move {
+            let exit = read_to_end(events, &mut watch, &manager).await;
+            exits.finish(watch, exit.as_ref().map(|(code, error)| (*code, error.as_str())));
+        });
     }
 
     pub(crate) async fn list_processes(
@@ -154,10 +189,25 @@ impl HostAgent {
         &self,
         request: pb::ConnectProcessRequest,
     ) -> Result<ServiceStream<pb::ExecStreamResponse>, ConnectError> {
-        let envd = self.envd(&request.capsule_id, "")?;
-        let selector = selector(request.process.into_option())?;
-        let events = envd.connect(selector).await.map_err(|err| envd_error(&err))?;
-        Ok(exec_stream(events))
+        let (capsule, envd) = self.capsule_envd(&request.capsule_id, "")?;
+        let process = request.process.into_option();
+        let key = process.as_ref().and_then(|process| match &process.selector {
+            Some(Selector::Pid(pid)) => Some(ProcessKey::Pid(*pid)),
+            Some(Selector::Tag(tag)) => Some(ProcessKey::Tag(tag.clone())),
+            None => None,
+        });
+        let selector = selector(process)?;
+        match connect(&envd, selector).await {
+            Ok(events) => Ok(exec_stream(events)),
+            Err(err) if is_not_found(&err) => {
+                let ended = match key {
+                    Some(key) => self.exits.wait_for_end(capsule, &key, END_WAIT).await,
+                    None => None,
+                };
+                ended.map(|exit| ended_stream(&exit)).ok_or_else(|| envd_error(&err))
+            }
+            Err(err) => Err(envd_error(&err)),
+        }
     }
 
     /// Starts a terminal when the request has a cmd, else attaches to the
@@ -236,14 +286,70 @@ async fn start(envd: &Envd, spec: ProcessStart) -> Result<ProcessEvents, Connect
     envd.start(spec).await.map_err(|err| envd_error(&err))
 }
 
-/// Waits for the start event of a just-started process.
-async fn first_pid(mut events: ProcessEvents) -> Result<u32, ConnectError> {
+/// Waits for the start event of a just-started process; the rest of its
+/// events follow on the returned stream.
+async fn first_pid(mut events: ProcessEvents) -> Result<(u32, ProcessEvents), ConnectError> {
     while let Some(event) = events.next().await {
         if let ProcessEvent::Start(start) = event.map_err(|err| envd_error(&err))? {
-            return Ok(start.pid);
+            return Ok((start.pid, events));
         }
     }
     Err(ConnectError::new(ErrorCode::Internal, "envd ended the process stream before the process started"))
+}
+
+/// Attaches to a process. envd may refuse in the call or in the stream's
+/// first message: both come back as the call's error.
+async fn connect(envd: &Envd, selector: envd_pb::ProcessSelector) -> Result<ProcessEvents, EnvdClientError> {
+    let mut events = envd.connect(selector).await?;
+    match events.next().await {
+        Some(Err(err)) => Err(err),
+        first => Ok(futures::stream::iter(first).chain(events).boxed()),
+    }
+}
+
+fn is_not_found(err: &EnvdClientError) -> bool {
+    matches!(err, EnvdClientError::Rpc { source, .. } if source.code == ErrorCode::NotFound)
+}
+
+/// The events of a watched background process after its start event, until
+/// its exit: `None` when the stream broke, the watch was stopped, or the
+/// capsule no longer runs.
+async fn read_to_end(mut events: ProcessEvents, watch: &mut Watch, manager: &CapsuleManager) -> Option<(i32, String)> {
+    loop {
+        let next = tokio::select! {
+            () = watch.stopped() => return None,
+            next = tokio::time::timeout(WATCH_QUIET_CHECK, events.next()) => next,
+        };
+        match next {
+            Ok(Some(Ok(ProcessEvent::End(end)))) => return Some((end.exit_code, end.error.unwrap_or_default())),
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(err))) => {
+                tracing::debug!(capsule = %watch.capsule, pid = watch.pid, error = %wrenn_types::ErrorChain(&err),
+                    "lost the stream of a background process");
+                return None;
+            }
+            Ok(None) => return None,
+            // Quiet: only a capsule that is gone or no longer runs ends the
+            // watch (a paused one, or one frozen for a snapshot, is quiet).
+            Err(_) => {
+                let state = manager.get(watch.capsule).map(|info| info.state);
+                if !matches!(state, Ok(CapsuleState::Running | CapsuleState::Paused | CapsuleState::Starting)) {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// `ConnectProcess` to a process that has already ended: its start, then its
+/// end.
+fn ended_stream(exit: &Exit) -> ServiceStream<pb::ExecStreamResponse> {
+    let started = ExecEvent::from(pb::ExecStarted { pid: exit.pid, ..Default::default() });
+    let ended =
+        ExecEvent::from(pb::ExecEnded { exit_code: exit.exit_code, error: exit.error.clone(), ..Default::default() });
+    let responses =
+        [started, ended].map(|event| Ok(pb::ExecStreamResponse { event: Some(event), ..Default::default() }));
+    futures::stream::iter(responses).boxed()
 }
 
 fn exec_stream(events: ProcessEvents) -> ServiceStream<pb::ExecStreamResponse> {

@@ -8,30 +8,40 @@ use connectrpc::{
     ConnectError, ErrorCode, InboundStream, RequestContext, Response, ServiceRequest, ServiceResult, ServiceStream,
 };
 use wrenn_proto::agent::hostagent as pb;
+use wrenn_types::CapsuleId;
 
 use crate::capsule::{CapsuleManager, CapsuleState};
 use crate::metrics::MetricRange;
 use crate::rpc::envd_client::Envd;
+use crate::rpc::exits::Exits;
 use crate::rpc::{HostSpec, capsule_error, convert, invalid, parse_capsule_id, template_error};
 
 #[derive(Debug)]
 pub(crate) struct HostAgent {
-    manager: Arc<CapsuleManager>,
+    pub(crate) manager: Arc<CapsuleManager>,
     host: HostSpec,
     /// Shared by the `/files` transfers to all capsules.
     http: reqwest::Client,
+    /// How background processes ended, once envd has forgotten them: the
+    /// one state this service keeps (see `exits`).
+    pub(crate) exits: Arc<Exits>,
 }
 
 impl HostAgent {
     pub(crate) fn new(manager: Arc<CapsuleManager>, host: HostSpec) -> HostAgent {
         // envd is on a private network: a proxy must never be used to reach it.
         let http = reqwest::Client::builder().no_proxy().build().unwrap_or_default();
-        HostAgent { manager, host, http }
+        HostAgent { manager, host, http, exits: Arc::default() }
     }
 
     /// The envd of a running capsule, acting as `user` (envd's default user
     /// when empty).
     pub(crate) fn envd(&self, capsule_id: &str, user: &str) -> Result<Envd, ConnectError> {
+        self.capsule_envd(capsule_id, user).map(|(_, envd)| envd)
+    }
+
+    /// [`HostAgent::envd`] with the parsed capsule id.
+    pub(crate) fn capsule_envd(&self, capsule_id: &str, user: &str) -> Result<(CapsuleId, Envd), ConnectError> {
         let id = parse_capsule_id(capsule_id)?;
         let info = self.manager.get(id).map_err(|err| capsule_error(&err))?;
         if info.state != CapsuleState::Running {
@@ -44,7 +54,7 @@ impl HostAgent {
             .envd_addr
             .ok_or_else(|| ConnectError::new(ErrorCode::Unavailable, format!("capsule {id} has no envd address")))?;
         let user = Some(user.to_owned()).filter(|user| !user.is_empty());
-        Ok(Envd::new(addr, user, self.http.clone()))
+        Ok((id, Envd::new(addr, user, self.http.clone())))
     }
 }
 
@@ -87,6 +97,7 @@ impl pb::HostAgentService for HostAgent {
     ) -> ServiceResult<pb::DestroyCapsuleResponse> {
         let id = parse_capsule_id(&request.to_owned_message().capsule_id)?;
         self.manager.destroy(id).await.map_err(|err| capsule_error(&err))?;
+        self.exits.remove(id);
         Response::ok(pb::DestroyCapsuleResponse::default())
     }
 
@@ -339,6 +350,9 @@ impl pb::HostAgentService for HostAgent {
     ) -> ServiceResult<pb::HibernateCapsuleResponse> {
         let id = parse_capsule_id(&request.to_owned_message().capsule_id)?;
         let info = self.manager.hibernate(id).await.map_err(|err| capsule_error(&err))?;
+        // Hibernation ended every process and envd connection; the exits
+        // seen before stay true after the restore.
+        self.exits.stop_watches(id);
         Response::ok(pb::HibernateCapsuleResponse {
             capsule: convert::capsule_info(&info).into(),
             ..Default::default()

@@ -300,8 +300,17 @@ async fn lifecycle(client: &Client) {
 
     files(client, &id).await;
     processes(client, &id).await;
+    finished_processes(client, &id).await;
     terminal(client, &id).await;
 
+    // A background process that runs across a pause still reports its exit.
+    let across = pb::StartBackgroundRequest {
+        capsule_id: id.clone(),
+        cmd: "/bin/sh".into(),
+        args: vec!["-c".into(), "sleep 2; exit 9".into()],
+        ..Default::default()
+    };
+    let across = client.start_background(across).await.unwrap().into_owned().pid;
     let pause = pb::PauseCapsuleRequest { capsule_id: id.clone(), ..Default::default() };
     let paused = client.pause_capsule(pause).await.unwrap().into_owned();
     assert_eq!(paused.capsule.into_option().unwrap().state, pb::CapsuleState::CAPSULE_STATE_PAUSED);
@@ -311,6 +320,8 @@ async fn lifecycle(client: &Client) {
     let resumed = client.resume_capsule(resume).await.unwrap().into_owned();
     assert_eq!(resumed.capsule.into_option().unwrap().state, pb::CapsuleState::CAPSULE_STATE_RUNNING);
     client.ping_capsule(pb::PingCapsuleRequest { capsule_id: id.clone(), ..Default::default() }).await.unwrap();
+    wait_until_gone(client, &id, across).await;
+    assert_eq!(connect_to_end(client, &id, Selector::Pid(across)).await, Ok((across, 9)));
 
     let metrics = pb::GetCapsuleMetricsRequest { capsule_id: id.clone(), range: "5m".into(), ..Default::default() };
     client.get_capsule_metrics(metrics).await.unwrap();
@@ -438,6 +449,75 @@ async fn processes(client: &Client, id: &str) {
     let unknown = pb::ProcessSelector { selector: Some(Selector::Tag("nope".into())), ..Default::default() };
     let kill = pb::KillProcessRequest { capsule_id: id.into(), process: unknown.into(), ..Default::default() };
     assert_eq!(client.kill_process(kill).await.unwrap_err().code, ErrorCode::NotFound);
+}
+
+/// `ConnectProcess` to a background process that has already ended still
+/// ends with its exit code (SDK contract §7.3), by pid and by tag.
+async fn finished_processes(client: &Client, id: &str) {
+    let start = pb::StartBackgroundRequest {
+        capsule_id: id.into(),
+        cmd: "/bin/sh".into(),
+        args: vec!["-c".into(), "exit 7".into()],
+        tag: "exits-seven".into(),
+        ..Default::default()
+    };
+    let pid = client.start_background(start).await.unwrap().into_owned().pid;
+    wait_until_gone(client, id, pid).await;
+    assert_eq!(connect_to_end(client, id, Selector::Pid(pid)).await, Ok((pid, 7)));
+    assert_eq!(connect_to_end(client, id, Selector::Tag("exits-seven".into())).await, Ok((pid, 7)));
+    // Asked again, the same answer: the exit is kept, not handed out once.
+    assert_eq!(connect_to_end(client, id, Selector::Pid(pid)).await, Ok((pid, 7)));
+
+    // Connected at once, the stream of a process that ends right away ends
+    // with its exit code whichever way the race goes.
+    let start = pb::StartBackgroundRequest {
+        capsule_id: id.into(),
+        cmd: "/bin/sh".into(),
+        args: vec!["-c".into(), "exit 4".into()],
+        ..Default::default()
+    };
+    let pid = client.start_background(start).await.unwrap().into_owned().pid;
+    assert_eq!(connect_to_end(client, id, Selector::Pid(pid)).await, Ok((pid, 4)));
+
+    // A pid that never ran here is still unknown.
+    assert_eq!(connect_to_end(client, id, Selector::Pid(999_999)).await, Err(ErrorCode::NotFound));
+    assert_eq!(connect_to_end(client, id, Selector::Tag("never".into())).await, Err(ErrorCode::NotFound));
+}
+
+/// Polls `ListProcesses` until envd has forgotten `pid`.
+async fn wait_until_gone(client: &Client, id: &str, pid: u32) {
+    let list = pb::ListProcessesRequest { capsule_id: id.into(), ..Default::default() };
+    for _ in 0..100 {
+        let listed = client.list_processes(list.clone()).await.unwrap().into_owned().processes;
+        if listed.iter().all(|p| p.pid != pid) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("process {pid} is still listed after 10 s");
+}
+
+/// `ConnectProcess` read to its end: the start event's pid and the exit
+/// code, in that order, or the call's error code.
+async fn connect_to_end(client: &Client, id: &str, process: Selector) -> Result<(u32, i32), ErrorCode> {
+    let process = pb::ProcessSelector { selector: Some(process), ..Default::default() };
+    let connect = pb::ConnectProcessRequest { capsule_id: id.into(), process: process.into(), ..Default::default() };
+    let mut stream = client.connect_process(connect).await.map_err(|err| err.code)?;
+    let (mut pid, mut exit_code) = (None, None);
+    while let Some(message) = stream.message::<pb::ExecStreamResponse>().await.map_err(|err| err.code)? {
+        match message.to_owned_message().event {
+            Some(Event::Start(start)) => {
+                assert!(pid.is_none() && exit_code.is_none(), "one start, first");
+                pid = Some(start.pid);
+            }
+            Some(Event::End(end)) => {
+                assert!(exit_code.is_none(), "one end");
+                exit_code = Some(end.exit_code);
+            }
+            Some(Event::Stdout(_) | Event::Stderr(_)) | None => {}
+        }
+    }
+    Ok((pid.expect("a start event"), exit_code.expect("an end event")))
 }
 
 async fn terminal(client: &Client, id: &str) {
