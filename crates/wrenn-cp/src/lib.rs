@@ -12,12 +12,16 @@
 //! - `pki` — the CA that is the only trust root between the control plane
 //!   and host agents: host and client certificates, client mTLS config.
 //! - `app` — the services the API and the workers share: capsule
-//!   lifecycle, scheduler, auth, events, audit (to come).
-//! - `background` — host monitor, reconciler, event consumers (to come).
+//!   lifecycle, snapshots, the agent client pool, the JSON views.
+//! - `api` — the routes of the REST, WebSocket and SSE API.
+//! - `background` — the host monitor and the reconciler.
 //!
 //! Dependencies point downwards: `http` → `app` → `store`; `background` →
 //! `app` → `store`. Nothing but `store` knows sqlx.
 
+pub mod api;
+pub mod app;
+pub mod background;
 pub mod events;
 pub mod http;
 pub mod pki;

@@ -142,6 +142,24 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::app::AppError> for ApiError {
+    fn from(error: crate::app::AppError) -> ApiError {
+        use crate::app::AppError;
+        match error {
+            AppError::InvalidRequest(message) => ApiError::invalid_request(message),
+            AppError::NotFound { what, id } => ApiError::not_found(format!("{what} {id} not found")),
+            AppError::AgentNotFound(message) => ApiError::not_found(message),
+            error @ AppError::InvalidState { .. } => ApiError::invalid_state(error.to_string()),
+            AppError::Conflict(message) => ApiError::conflict(message),
+            AppError::HostUnavailable(message) => ApiError::host_unavailable(message),
+            AppError::Timeout(message) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", message),
+            error @ AppError::Agent { .. } => ApiError::agent_error(error.to_string()),
+            AppError::Store(error) => ApiError::internal(error),
+            AppError::Internal(message) => ApiError::internal(message),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {

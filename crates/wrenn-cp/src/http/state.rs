@@ -1,21 +1,26 @@
-//! What every handler can reach. Kept to shared handles (cheap clones);
-//! services join it as they are built (lifecycle, events, scheduler), and
-//! an embedder's own state takes an `AppState` through `FromRef`.
+//! What every handler can reach: the control plane's services ([`App`])
+//! behind one cheap handle. An embedder's own state takes an `AppState`
+//! through `FromRef`.
 
+use crate::app::App;
 use crate::store::Store;
 
 /// The state the core routes are built with.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    store: Store,
+    app: App,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> AppState {
-        AppState { store }
+    pub fn new(app: App) -> AppState {
+        AppState { app }
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        self.app.store()
     }
 }

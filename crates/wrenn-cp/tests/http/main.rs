@@ -14,3 +14,4 @@ mod auth;
 mod errors;
 mod lifecycle;
 mod logs;
+mod openapi;

@@ -17,7 +17,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wrenn_cp::Store;
+use wrenn_cp::app::{AgentPool, App, AppConfig};
+use wrenn_cp::events::{BusOptions, EventBus};
 use wrenn_cp::http::{self, AppState, AuthContext, Json, Path, Query, ServeConfig, StreamGuard};
+use wrenn_cp::pki::{CertificateAuthority, ClientCert, client_config};
 
 /// How long the test stream waits between seeing the drain and closing.
 pub(crate) const STREAM_LINGER: Duration = Duration::from_millis(300);
@@ -31,7 +34,7 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start(store: Store, config: ServeConfig) -> TestServer {
-        let state = AppState::new(store);
+        let state = AppState::new(test_app(store));
         let router = http::with_middleware(http::routes(state.clone()).merge(test_routes(state)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local address");
@@ -96,6 +99,15 @@ pub(crate) async fn json_of(response: reqwest::Response) -> (StatusCode, reqwest
 
 pub(crate) fn error_body(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message}})
+}
+
+/// The services over `store`: an in-process bus and an agent pool that
+/// no test route calls (these tests have no host).
+fn test_app(store: Store) -> App {
+    let ca = CertificateAuthority::generate().expect("a CA");
+    let tls = client_config(&ca, ClientCert::issue(&ca).expect("a client certificate")).expect("TLS configuration");
+    let bus = EventBus::in_process(BusOptions::default()).expect("an event bus");
+    App::new(store, bus, AgentPool::new(tls), AppConfig::default())
 }
 
 fn test_routes(state: AppState) -> Router {

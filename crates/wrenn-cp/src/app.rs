@@ -1,0 +1,108 @@
+//! The services the API and the background workers share: the capsule
+//! lifecycle, the way to a capsule's host agent, templates and events.
+//!
+//! [`App`] is a cheap handle (one `Arc`). It owns no capsule state of its
+//! own: the store is the one owner of every capsule's status, and every
+//! change is a guarded compare-and-set there. The lifecycle answers a
+//! request as soon as the change is admitted and does the slow part (the
+//! agent call) in a background task that ends with another guarded change,
+//! so concurrent requests, background tasks and the reconciler cannot undo
+//! each other: whoever loses a compare-and-set stops and cleans up.
+
+mod agents;
+mod error;
+mod lifecycle;
+mod ready;
+mod snapshots;
+pub mod usage;
+pub mod validate;
+pub mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::app::agents::{AgentClient, AgentPool};
+pub use crate::app::error::AppError;
+pub use crate::app::lifecycle::CreateCapsule;
+pub use crate::app::snapshots::{SnapshotRequest, StartedSnapshot};
+use crate::events::{Actor, Event, EventBus};
+use crate::store::{HostReserve, Store};
+
+/// Tunables of the lifecycle; [`AppConfig::default`] is what `wrenn up` uses.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The template of a create request that names none.
+    pub default_template: String,
+    /// What each host keeps back for itself.
+    pub host_reserve: HostReserve,
+    /// Longest an agent may take to create a capsule (template builds on
+    /// first use are not included: templates are prepared up front).
+    pub create_timeout: Duration,
+    /// Longest an agent may take to pause, resume, destroy or snapshot.
+    pub operation_timeout: Duration,
+    /// How long a data-plane call waits for a starting capsule to run.
+    pub ready_wait: Duration,
+}
+
+impl Default for AppConfig {
+    fn default() -> AppConfig {
+        AppConfig {
+            default_template: "minimal".to_owned(),
+            host_reserve: HostReserve { memory_mb: 512, disk_mb: 2048 },
+            create_timeout: Duration::from_secs(60),
+            operation_timeout: Duration::from_secs(120),
+            ready_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The control plane's shared services.
+#[derive(Debug, Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    bus: EventBus,
+    agents: AgentPool,
+    config: AppConfig,
+}
+
+impl App {
+    pub fn new(store: Store, bus: EventBus, agents: AgentPool, config: AppConfig) -> App {
+        App { inner: Arc::new(Inner { store, bus, agents, config }) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    pub fn agents(&self) -> &AgentPool {
+        &self.inner.agents
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.inner.config
+    }
+
+    /// Publishes an event; a bus failure is logged, never fatal to the
+    /// change it reports (the store already holds the truth).
+    pub(crate) async fn publish(&self, event: Event) {
+        if let Err(error) = self.inner.bus.publish(&event).await {
+            tracing::warn!(event = %event.event, error = %wrenn_types::ErrorChain(&error), "publishing an event failed");
+        }
+    }
+}
+
+/// Who asked for a change, as events name them.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub team_id: wrenn_types::TeamId,
+    pub actor: Actor,
+}
