@@ -1,5 +1,5 @@
 //! The full check run by CI: format, lints, every test tier this machine
-//! can run, the E2B SDK conformance suite and a quick benchmark.
+//! can run, the E2B and wrenn SDK conformance suites and a quick benchmark.
 
 use std::path::Path;
 use std::process::Command;
@@ -21,14 +21,25 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     }
     let envd = envd.to_str().context("target dir is not UTF-8")?;
     step(root, "e2b conformance", "bash", &["tests/conformance/e2b/run.sh"], &[("ENVD_BIN", envd)])?;
+    // The wrenn SDK suite runs `wrenn up`, which starts the launcher and
+    // envd from beside its own binary: all three must be built.
+    step(root, "build wrenn", "cargo", &["build", "--package", "wrenn", "--package", "wrenn-agent", "--bins"], &[])?;
+    let wrenn = target_dir(root).join("debug/wrenn");
+    let wrenn = wrenn.to_str().context("target dir is not UTF-8")?;
+    step(root, "wrenn sdk conformance", "bash", &["tests/conformance/wrenn/run.sh"], &[("WRENN_BIN", wrenn)])?;
     bench(root, true)
 }
 
-/// The envd benchmark, then the host agent's (as root: it starts capsules;
-/// it uses the release envd the first one built and the base templates in
-/// `WRENN_TEST_TEMPLATE_CACHE`).
+/// The envd benchmark, the host agent's (as root: it starts capsules; it
+/// uses the release envd the first one built and the base templates in
+/// `WRENN_TEST_TEMPLATE_CACHE`), then the API's through a real `wrenn up`
+/// (which starts the release launcher and envd from beside itself).
 pub(crate) fn bench(root: &Path, quick: bool) -> anyhow::Result<()> {
-    for (name, package) in [("envd", "wrenn-envd"), ("agent", "wrenn-agent")] {
+    for (name, package) in [("envd", "wrenn-envd"), ("agent", "wrenn-agent"), ("api", "wrenn")] {
+        if name == "api" {
+            let build = ["build", "--release", "--package", "wrenn-agent", "--package", "wrenn-envd", "--bins"];
+            step(root, "build release launcher and envd", "cargo", &build, &[])?;
+        }
         let mut args = vec!["bench", "--package", package, "--bench", name];
         if quick {
             args.extend(["--", "--quick"]);
