@@ -102,7 +102,18 @@ impl EchoPeer {
 
 /// Connects and returns the peer address the server reported.
 fn ask_peer(ip: Ipv4Addr, port: u16) -> io::Result<String> {
-    let mut stream = TcpStream::connect_timeout(&SocketAddr::from((ip, port)), Duration::from_millis(700))?;
+    ask_peer_within(ip, port, Duration::from_secs(5))
+}
+
+/// [`ask_peer`] for a connection the test expects to be dropped: a short
+/// wait, since the answer is a timeout. An expected success must not use
+/// it: a first SYN lost on a fresh veth is only resent after 1 s.
+fn ask_blocked_peer(ip: Ipv4Addr, port: u16) -> io::Result<String> {
+    ask_peer_within(ip, port, Duration::from_millis(700))
+}
+
+fn ask_peer_within(ip: Ipv4Addr, port: u16, connect_timeout: Duration) -> io::Result<String> {
+    let mut stream = TcpStream::connect_timeout(&SocketAddr::from((ip, port)), connect_timeout)?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut reply = String::new();
     stream.read_to_string(&mut reply)?;

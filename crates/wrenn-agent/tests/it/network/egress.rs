@@ -11,7 +11,9 @@ use std::path::Path;
 use wrenn_agent::network::NetworkManager;
 use wrenn_agent::network::slots::SlotAddrs;
 
-use super::{BACKENDS, EchoPeer, FirewallRestore, SlotCleanup, ask_peer, in_netns, privileged, sh, sh_quiet};
+use super::{
+    BACKENDS, EchoPeer, FirewallRestore, SlotCleanup, ask_blocked_peer, ask_peer, in_netns, privileged, sh, sh_quiet,
+};
 
 const OUTSIDE_NETNS: &str = "wrenntest-outside";
 const OUTSIDE_VETH: &str = "wtout0";
@@ -84,7 +86,7 @@ async fn egress_is_masqueraded_and_metadata_is_dropped() {
         assert_eq!(seen.unwrap(), "198.51.100.1", "{backend:?}: the outside sees the host's egress address");
 
         let n_before = outside.n_accepted();
-        let result = in_netns(&capsule.netns_path, || ask_peer(METADATA, outside.addr.port()));
+        let result = in_netns(&capsule.netns_path, || ask_blocked_peer(METADATA, outside.addr.port()));
         assert!(result.is_err(), "{backend:?}: capsule reached the metadata address: {result:?}");
         assert_eq!(outside.n_accepted(), n_before, "{backend:?}");
         firewall.remove_host_rules().await.unwrap();

@@ -11,7 +11,9 @@ use std::path::Path;
 
 use wrenn_agent::network::{FirewallBackend, NetworkManager};
 
-use super::{BACKENDS, EchoPeer, FirewallRestore, ask_peer, in_netns, privileged, sh, sh_quiet, wrenn_table};
+use super::{
+    BACKENDS, EchoPeer, FirewallRestore, ask_blocked_peer, ask_peer, in_netns, privileged, sh, sh_quiet, wrenn_table,
+};
 
 const SIDES: [(&str, &str, &str, &str); 2] = [
     ("wrenntest-left", "wtleft0", "203.0.113.1/25", "203.0.113.2/25"),
@@ -60,7 +62,7 @@ async fn forwarding_is_enabled_for_capsules_only() {
         manager.ensure_host_rules(None).await.unwrap();
         assert_eq!(std::fs::read_to_string(IP_FORWARD).unwrap().trim(), "1");
         assert!(guard_installed(backend), "{backend:?}");
-        let result = in_netns(&left_path, || ask_peer(right_ip, right.addr.port()));
+        let result = in_netns(&left_path, || ask_blocked_peer(right_ip, right.addr.port()));
         assert!(result.is_err(), "{backend:?}: the host forwarded left to right: {result:?}");
         assert_eq!(right.n_accepted(), 0);
 

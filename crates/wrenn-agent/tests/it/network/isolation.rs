@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use wrenn_agent::network::NetworkManager;
 use wrenn_agent::network::slots::SlotAddrs;
 
-use super::{BACKENDS, EchoPeer, FirewallRestore, SlotCleanup, ask_peer, in_netns, privileged};
+use super::{BACKENDS, EchoPeer, FirewallRestore, SlotCleanup, ask_blocked_peer, ask_peer, in_netns, privileged};
 
 #[tokio::test]
 async fn capsules_reach_neither_each_other_nor_the_host() {
@@ -36,7 +36,7 @@ async fn capsules_reach_neither_each_other_nor_the_host() {
         let firewall = NetworkManager::with_firewall_backend(backend);
         firewall.ensure_host_rules(None).await.unwrap();
         for (what, ip, port) in attempts {
-            let result = in_netns(&a.netns_path, || ask_peer(ip, port));
+            let result = in_netns(&a.netns_path, || ask_blocked_peer(ip, port));
             assert!(result.is_err(), "{backend:?}: capsule A reached {what} ({ip}:{port}): {result:?}");
         }
         assert_eq!((in_b.n_accepted(), on_veth.n_accepted(), on_any.n_accepted()), accepted, "{backend:?}");
