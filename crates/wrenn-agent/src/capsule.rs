@@ -53,6 +53,7 @@ pub mod admission;
 mod envd;
 pub mod error;
 mod owner;
+mod proxy_resolver;
 mod record;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -19,9 +19,9 @@
 //! (the `wrenn-agent` binary does), install a tracing subscriber, or listen
 //! for signals.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,6 +111,32 @@ pub async fn run(config: DaemonConfig, shutdown: impl Future<Output = ()> + Send
     Daemon::start(config).await?.serve(shutdown).await
 }
 
+/// What this machine offers capsules, as a host reports it when it
+/// registers (before its agent serves: registration brings the agent's
+/// certificate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSpecs {
+    pub arch: String,
+    pub cpu_cores: u32,
+    pub memory_mb: u64,
+    /// Size of the filesystem holding the data dir.
+    pub disk_mb: u64,
+}
+
+/// Reads [`LocalSpecs`]; the data dir is created if missing.
+pub fn local_specs(data_dir: &Path) -> Result<LocalSpecs, DaemonError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| DaemonError::DataDir { path: data_dir.to_owned(), source })?;
+    let disk_mb = crate::sys::statfs::size_mb(data_dir)
+        .map_err(|source| DaemonError::Disk { path: data_dir.to_owned(), source })?;
+    let limits = host_limits();
+    Ok(LocalSpecs {
+        arch: std::env::consts::ARCH.to_owned(),
+        cpu_cores: limits.cpus,
+        memory_mb: limits.memory_mb,
+        disk_mb,
+    })
+}
+
 impl Daemon {
     /// Checks the configuration, binds the API port and recovers what a
     /// previous agent left on this data dir.
@@ -167,9 +193,12 @@ impl Daemon {
             tracing::info!("shutting down; capsules keep running");
             let _ = stopping_tx.send(());
         };
-        let server = connectrpc::Server::from_listener(listener).with_tls(tls);
         tracing::info!(%addr, "serving the agent API");
-        let serving = server.serve_with_graceful_shutdown(rpc::router(Arc::clone(&manager), host), signal);
+        // The axum flavour of the TLS server: it also serves HTTP upgrades,
+        // which the port proxy's WebSockets need.
+        let serving = connectrpc::axum::serve_tls(listener, rpc::app(Arc::clone(&manager), host), tls)
+            .with_graceful_shutdown(signal)
+            .into_future();
         tokio::pin!(serving);
         let outcome = tokio::select! {
             // Serving first: once it returns, the dropped signal also ends `stopping_rx`.
@@ -184,7 +213,7 @@ impl Daemon {
             },
         };
         builds.abort();
-        outcome.map_err(|source| DaemonError::Serve { source })
+        outcome.map_err(|source| DaemonError::Serve { source: Box::new(source) })
     }
 }
 

@@ -1,4 +1,5 @@
-//! The agent's Connect API (`hostagent.HostAgentService`), served over mTLS.
+//! The agent's Connect API (`hostagent.HostAgentService`), served over mTLS
+//! next to the port proxy ([`app`]).
 //!
 //! This module is the only place that knows the proto types: requests are
 //! parsed here into the manager's domain types, and every typed error
@@ -39,6 +40,14 @@ pub struct HostSpec {
 /// The Connect router serving `HostAgentService` on top of `manager`.
 pub fn router(manager: Arc<CapsuleManager>, host: HostSpec) -> connectrpc::Router {
     connectrpc::Router::new().add_service(Arc::new(service::HostAgent::new(manager, host)))
+}
+
+/// Everything the agent serves on its mTLS port: the port proxy
+/// (`/proxy/{capsule_id}/{port}/…`, see [`crate::proxy`]) with the manager
+/// as its resolver, and the Connect service for every other path.
+pub fn app(manager: Arc<CapsuleManager>, host: HostSpec) -> axum::Router {
+    let resolver: Arc<dyn crate::proxy::CapsuleResolver> = Arc::clone(&manager) as _;
+    crate::proxy::router(resolver).fallback_service(router(manager, host).into_axum_service())
 }
 
 /// The one mapping from manager errors to Connect codes. Clients get the

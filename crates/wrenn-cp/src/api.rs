@@ -8,7 +8,10 @@ pub mod docs;
 mod events_stream;
 mod exec;
 mod files;
+mod host_agent;
+mod hosts;
 mod metrics;
+mod ports;
 mod processes;
 mod snapshots;
 mod ws;
@@ -29,14 +32,21 @@ pub fn routes(state: AppState) -> Router {
         .merge(exec::routes())
         .merge(processes::routes())
         .merge(files::routes())
+        .merge(hosts::routes())
+        .merge(host_agent::routes())
         .merge(metrics::routes())
+        .merge(ports::routes())
         .merge(ws::routes())
         .with_state(state)
 }
 
-/// The whole API with the middleware stack: what `wrenn` serves.
+pub use crate::api::host_agent::{HOST_TOKEN_HEADER, HostAuth};
+pub use crate::api::ports::with_port_proxy;
+
+/// The whole API with the middleware stack, and port traffic routed by
+/// host around it: what `wrenn` serves.
 pub fn router(state: AppState) -> Router {
-    http::with_middleware(http::routes(state.clone()).merge(routes(state)))
+    with_port_proxy(http::with_middleware(http::routes(state.clone()).merge(routes(state.clone()))), state)
 }
 
 /// The caller of an API-key request, as events name it.

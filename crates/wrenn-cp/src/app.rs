@@ -11,7 +11,10 @@
 
 mod agents;
 mod error;
+mod host_session;
+mod hosts;
 mod lifecycle;
+pub mod ports;
 mod ready;
 mod snapshots;
 pub mod usage;
@@ -23,9 +26,12 @@ use std::time::Duration;
 
 pub use crate::app::agents::{AgentClient, AgentPool};
 pub use crate::app::error::AppError;
+pub use crate::app::host_session::{HostCapsuleEvent, HostCapsuleEventKind, HostCredentials, RegisterHost};
+pub use crate::app::hosts::{CreateHost, HostCaller};
 pub use crate::app::lifecycle::CreateCapsule;
 pub use crate::app::snapshots::{SnapshotRequest, StartedSnapshot};
 use crate::events::{Actor, Event, EventBus};
+use crate::pki::CertificateAuthority;
 use crate::store::{HostReserve, Store};
 
 /// Tunables of the lifecycle; [`AppConfig::default`] is what `wrenn up` uses.
@@ -42,6 +48,9 @@ pub struct AppConfig {
     pub operation_timeout: Duration,
     /// How long a data-plane call waits for a starting capsule to run.
     pub ready_wait: Duration,
+    /// The domain of port URLs (`{port}-{capsule_id}.{domain}`, a `:port`
+    /// ignored); `None` routes such a first label under any domain.
+    pub proxy_domain: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -52,6 +61,7 @@ impl Default for AppConfig {
             create_timeout: Duration::from_secs(60),
             operation_timeout: Duration::from_secs(120),
             ready_wait: Duration::from_secs(30),
+            proxy_domain: None,
         }
     }
 }
@@ -67,12 +77,24 @@ struct Inner {
     store: Store,
     bus: EventBus,
     agents: AgentPool,
+    ca: Arc<CertificateAuthority>,
     config: AppConfig,
+    /// Hosts this replica has reconciled since it started (`host_session`).
+    reconciled_hosts: std::sync::Mutex<std::collections::HashSet<wrenn_types::HostId>>,
 }
 
 impl App {
-    pub fn new(store: Store, bus: EventBus, agents: AgentPool, config: AppConfig) -> App {
-        App { inner: Arc::new(Inner { store, bus, agents, config }) }
+    /// The services over one store, bus and agent pool; `ca` issues host
+    /// certificates at registration and signs host access tokens.
+    pub fn new(
+        store: Store,
+        bus: EventBus,
+        agents: AgentPool,
+        ca: Arc<CertificateAuthority>,
+        config: AppConfig,
+    ) -> App {
+        let reconciled_hosts = Default::default();
+        App { inner: Arc::new(Inner { store, bus, agents, ca, config, reconciled_hosts }) }
     }
 
     pub fn store(&self) -> &Store {
@@ -85,6 +107,21 @@ impl App {
 
     pub fn agents(&self) -> &AgentPool {
         &self.inner.agents
+    }
+
+    pub fn ca(&self) -> &Arc<CertificateAuthority> {
+        &self.inner.ca
+    }
+
+    /// Records that this replica reconciles `host` now; whether it had
+    /// not before (or since the host was unreachable, see `forget_host`).
+    pub(crate) fn first_reconcile_of(&self, host: wrenn_types::HostId) -> bool {
+        self.inner.reconciled_hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(host)
+    }
+
+    /// The next heartbeat of `host` reconciles it at once.
+    pub(crate) fn forget_host(&self, host: wrenn_types::HostId) {
+        self.inner.reconciled_hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&host);
     }
 
     pub fn config(&self) -> &AppConfig {

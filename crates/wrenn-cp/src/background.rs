@@ -6,11 +6,13 @@
 //! truth (`decide` is the pure table): it finishes transitions whose task
 //! died, learns of capsules the agent paused for inactivity or lost, brings
 //! `missing` capsules back when their host answers again, and destroys what
-//! runs on a host that the store does not know. Every change it makes is
+//! runs on a host that the store does not know. It also lists the base
+//! templates agents built as platform templates (`templates`). Every change it makes is
 //! the same guarded transition the API uses, with an event.
 
 mod decide;
 mod reconciler;
+mod templates;
 
 pub use crate::background::decide::{Action, OnHost, decide};
 pub use crate::background::reconciler::{BackgroundConfig, ReconcileReport, reconcile_host, spawn};

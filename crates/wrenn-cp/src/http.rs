@@ -62,8 +62,15 @@ pub fn routes(state: AppState) -> Router {
 /// Adds the fallback and the middleware stack to a complete set of routes.
 /// Routes merged in after this call would miss the stack.
 pub fn with_middleware(routes: Router) -> Router {
-    routes
-        .fallback(unknown_route)
+    with_middleware_around(routes, |routes| routes)
+}
+
+/// [`with_middleware`] with an embedder's own middleware (`inner`) between
+/// the core stack and the routes: it wraps the fallback too, sees requests
+/// with their request id, and its panics and error answers get the core's
+/// treatment.
+pub fn with_middleware_around(routes: Router, inner: impl FnOnce(Router) -> Router) -> Router {
+    inner(routes.fallback(unknown_route))
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
         .layer(axum::middleware::from_fn(error_shape::error_shape))
         .layer(axum::middleware::from_fn(panic::catch_panic))

@@ -15,9 +15,12 @@
 //!   lifecycle, snapshots, the agent client pool, the JSON views.
 //! - `api` — the routes of the REST, WebSocket and SSE API.
 //! - `background` — the host monitor and the reconciler.
+//! - `server` — the server a binary runs: the API, the background work,
+//!   and the routes, middleware and workers of an embedder's extensions.
 //!
-//! Dependencies point downwards: `http` → `app` → `store`; `background` →
-//! `app` → `store`. Nothing but `store` knows sqlx.
+//! Dependencies point downwards: `server` → `api`, `background`; `http`
+//! → `app` → `store`; `background` → `app` → `store`. Nothing but `store`
+//! knows sqlx.
 
 pub mod api;
 pub mod app;
@@ -25,6 +28,7 @@ pub mod background;
 pub mod events;
 pub mod http;
 pub mod pki;
+pub mod server;
 pub mod store;
 
 pub use store::{Store, StoreError};

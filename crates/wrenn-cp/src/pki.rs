@@ -35,6 +35,7 @@ mod address;
 mod authority;
 mod client;
 mod files;
+mod host_token;
 mod keys;
 
 pub use address::{AddressError, AgentName};
@@ -42,3 +43,4 @@ pub use authority::{
     CONTROL_PLANE_COMMON_NAME, CaError, CertificateAuthority, IssueError, IssuedCertificate, Lifetimes,
 };
 pub use client::{ClientCert, ClientTlsError, client_config, rotate_client_certificate};
+pub use host_token::{HOST_TOKEN_TTL, HostTokenError, HostTokenKey};

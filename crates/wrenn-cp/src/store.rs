@@ -26,6 +26,7 @@ mod hosts;
 mod metrics;
 mod migrate;
 pub mod placement;
+mod ports;
 mod secret;
 mod sql;
 pub mod status;
@@ -47,7 +48,8 @@ pub use crate::store::host_tokens::{IssuedSecret, Registration};
 pub use crate::store::hosts::{Host, HostKind, HostSpecs, HostStatus, NewHost, StaleHost};
 pub use crate::store::metrics::{MetricPoint, MetricTier};
 pub use crate::store::placement::HostReserve;
-pub use crate::store::secret::{generate_api_key, sha256_hex};
+pub use crate::store::ports::PortTarget;
+pub use crate::store::secret::{generate_api_key, generate_traffic_token, sha256_hex};
 pub use crate::store::status::{CapsuleOp, CapsuleStatus};
 pub use crate::store::teams::{ApiKey, ApiKeyMatch, NewApiKey, Team, User};
 pub use crate::store::templates::{NewTemplate, Template, TemplateKind};
@@ -149,7 +151,9 @@ impl Store {
         self.pool.close().await;
     }
 
-    fn now(&self) -> i64 {
+    /// The store's clock, unix ms: what every `*_at` column is written
+    /// with (a test clock in tests).
+    pub fn now(&self) -> i64 {
         self.clock.now_ms()
     }
 }

@@ -4,12 +4,14 @@
 //! the mTLS to agents, the bootstrap, the event bus, and the API server
 //! with its graceful shutdown.
 //!
-//! Hosts register over HTTP (routes to come); until one has, creates
-//! answer that no host is online.
+//! Hosts join over HTTP: an operator creates one (`POST /v1/hosts`) and
+//! starts `wrenn host-agent --register <token>` on it; until one has
+//! registered, creates answer that no host is online.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -17,9 +19,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wrenn_cp::app::{AgentPool, App, AppConfig};
+use wrenn_cp::background::BackgroundConfig;
 use wrenn_cp::events::{BusOptions, EventBus};
-use wrenn_cp::http::AppState;
 use wrenn_cp::pki::{self, CertificateAuthority, ClientCert};
+use wrenn_cp::server::Server;
 use wrenn_cp::store::Store;
 use wrenn_types::TeamId;
 
@@ -43,6 +46,12 @@ pub(crate) struct ControlPlaneArgs {
     /// Where the first start writes the bootstrap API key (mode 0600); none: only printed.
     #[arg(long, env = "WRENN_API_KEY_FILE")]
     api_key_file: Option<PathBuf>,
+    /// Seconds without a heartbeat after which a host is unreachable and its capsules `missing`.
+    #[arg(long, env = "WRENN_HOST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    host_timeout_secs: u64,
+    /// Seconds between two reconciler passes over every online host (silent hosts are looked for every second).
+    #[arg(long, env = "WRENN_RECONCILE_INTERVAL_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    reconcile_interval_secs: u64,
     #[command(flatten)]
     bootstrap: BootstrapArgs,
 }
@@ -67,9 +76,14 @@ pub(crate) async fn run(args: ControlPlaneArgs, shutdown: CancellationToken) -> 
         Some(url) => EventBus::redis(url, BusOptions::default()).await.context("cannot connect to Redis")?,
         None => EventBus::in_process(BusOptions::default()).context("cannot start the event bus")?,
     };
-    let app = App::new(store.clone(), bus, agents, AppConfig::default());
+    let app = App::new(store.clone(), bus, agents, Arc::clone(&ca), AppConfig::default());
     announce_ready(listener.local_addr().unwrap_or(args.listen), None);
-    serve_api(listener, app, &shutdown).await;
+    let background = BackgroundConfig {
+        reconcile_every: Duration::from_secs(args.reconcile_interval_secs),
+        host_silence: Duration::from_secs(args.host_timeout_secs),
+        ..BackgroundConfig::default()
+    };
+    serve_api(listener, app, background, &shutdown).await;
     rotation.abort();
     store.close().await;
     Ok(())
@@ -126,18 +140,13 @@ pub(crate) async fn install_bootstrap(
 /// Serves the whole API until `shutdown`, then drains. The host monitor
 /// and reconciler run beside it (their first pass at once: a restart
 /// reconciles every host before the first tick).
-pub(crate) async fn serve_api(listener: TcpListener, app: App, shutdown: &CancellationToken) {
-    let background = wrenn_cp::background::spawn(
-        app.clone(),
-        wrenn_cp::background::BackgroundConfig::default(),
-        shutdown.clone().cancelled_owned(),
-    );
-    let router = wrenn_cp::api::router(AppState::new(app));
-    wrenn_cp::http::serve(listener, router, shutdown.clone().cancelled_owned()).await;
-    if let Err(error) = background.await {
-        tracing::error!(%error, "the background task failed");
-    }
-    tracing::info!("the API server stopped");
+pub(crate) async fn serve_api(
+    listener: TcpListener,
+    app: App,
+    background: BackgroundConfig,
+    shutdown: &CancellationToken,
+) {
+    Server::builder(app).background(background).build().serve(listener, shutdown.clone().cancelled_owned()).await;
 }
 
 /// The operator's one line that the server is ready.

@@ -1,15 +1,18 @@
 //! `wrenn`: the one binary an operator runs. `wrenn up` is a whole node
 //! (control plane and host agent in one process, SQLite, in-process
 //! events); `wrenn control-plane` is the control plane alone for a fleet
-//! (PostgreSQL, Redis Streams).
+//! (PostgreSQL, Redis Streams); `wrenn host-agent` is one host of that
+//! fleet.
 //!
 //! Thin on purpose: flags (each with a `WRENN_*` variable) become the
 //! configuration of the `wrenn-cp` and `wrenn-agent` libraries, which hold
 //! all behaviour. This file parses, sets up logging and the shutdown signal,
 //! and dispatches.
 
+mod agent_args;
 mod bootstrap;
 mod control_plane;
+mod host_agent;
 mod logging;
 mod node;
 mod up;
@@ -35,6 +38,8 @@ enum Command {
     Up(up::UpArgs),
     /// Run the control plane alone, for a fleet of hosts (PostgreSQL or SQLite; Redis optional).
     ControlPlane(control_plane::ControlPlaneArgs),
+    /// Run one host of a fleet: register with a token once, then heartbeat and serve capsules (needs root).
+    HostAgent(host_agent::HostAgentArgs),
 }
 
 #[tokio::main]
@@ -45,6 +50,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Up(args) => up::run(args, shutdown).await,
         Command::ControlPlane(args) => control_plane::run(args, shutdown).await,
+        Command::HostAgent(args) => host_agent::run(args, shutdown).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

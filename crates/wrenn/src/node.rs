@@ -24,12 +24,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use wrenn_agent::capsule::CapsuleEvent;
 use wrenn_agent::daemon::{Daemon, DaemonConfig, DaemonError};
 use wrenn_agent::rpc::TlsConfig;
 use wrenn_agent::rpc::tls::ServerCert;
-use wrenn_cp::app::AgentPool;
+use wrenn_cp::app::{AgentPool, App, HostCapsuleEvent, HostCapsuleEventKind};
 use wrenn_cp::pki::{CertificateAuthority, IssuedCertificate};
 use wrenn_cp::store::{Host, HostKind, HostSpecs, HostStatus, NewHost, NewTemplate, Registration, Store, TemplateKind};
 use wrenn_proto::agent::hostagent as pb;
@@ -130,13 +132,12 @@ impl Node {
     /// serves until [`Node::stop`]; the background work runs until
     /// `shutdown` is cancelled.
     pub(crate) async fn start(
-        store: &Store,
-        ca: &Arc<CertificateAuthority>,
-        agents: &AgentPool,
+        app: &App,
         config: &NodeConfig,
         record: &mut NodeRecord,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<Node> {
+        let (store, ca, agents) = (app.store(), app.ca(), app.agents());
         if config.agent_listen.ip().is_unspecified() {
             bail!(
                 "--agent-listen {} must name the address the control plane dials, not a wildcard",
@@ -168,6 +169,7 @@ impl Node {
         .context("cannot start the host agent")?;
         let address = daemon.local_addr().to_string();
         let server_cert = Arc::clone(daemon.server_cert());
+        let capsule_events = daemon.manager().subscribe();
         let stop_agent = CancellationToken::new();
         let agent = tokio::spawn(serve_agent(daemon, stop_agent.clone(), shutdown.clone()));
         let node = Node { host_id: host.id, address: address.clone(), agent, stop_agent, tasks: Vec::new() };
@@ -181,7 +183,8 @@ impl Node {
         let client = agents.client_at(&address).context("cannot reach the agent")?;
         let templates = PlatformTemplates { store: store.clone(), client, names: config.base_templates.clone() };
         let all_sized = templates.sync().await;
-        node.tasks.push(tokio::spawn(heartbeat(store.clone(), host.id, templates, all_sized, shutdown.clone())));
+        node.tasks.push(tokio::spawn(heartbeat(app.clone(), host.id, templates, all_sized, shutdown.clone())));
+        node.tasks.push(tokio::spawn(forward_capsule_events(app.clone(), host.id, capsule_events)));
         let renewal =
             ServerCertRenewal { ca: Arc::clone(ca), host_id: host.id, ip: listen.ip().to_string(), server_cert };
         node.tasks.push(tokio::spawn(renewal.run(issued, shutdown.clone())));
@@ -365,6 +368,7 @@ impl PlatformTemplates {
                 default_user: String::new(),
                 default_env: Default::default(),
                 metadata: Default::default(),
+                host_id: None,
             };
             if let Err(err) = self.store.upsert_template(&template).await {
                 tracing::warn!(template = %name, error = %ErrorChain(&err), "cannot list a platform template");
@@ -378,7 +382,7 @@ impl PlatformTemplates {
 /// Heartbeats until `shutdown`; meanwhile fills in the sizes of base
 /// templates the agent finishes building.
 async fn heartbeat(
-    store: Store,
+    app: App,
     host_id: HostId,
     templates: PlatformTemplates,
     mut all_sized: bool,
@@ -391,14 +395,34 @@ async fn heartbeat(
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        match store.heartbeat(host_id).await {
-            Ok(Some(HostStatus::Unreachable)) => tracing::info!(%host_id, "host is reachable again"),
-            Ok(Some(_)) => {}
-            Ok(None) => tracing::warn!(%host_id, "the store has no registered host for this node"),
-            Err(err) => tracing::warn!(%host_id, error = %ErrorChain(&err), "cannot record a heartbeat"),
+        // Through the same call as a fleet host's heartbeat: a node back
+        // from `unreachable` is reconciled at once.
+        if let Err(err) = app.host_heartbeat(host_id).await {
+            tracing::warn!(%host_id, error = %ErrorChain(&err), "cannot record a heartbeat");
         }
         if !all_sized {
             all_sized = templates.sync().await;
+        }
+    }
+}
+
+/// Hands what the agent does to capsules on its own (auto-pause) to the
+/// control plane as it happens, in-process: what a fleet host posts to
+/// `/v1/hosts/sandbox-events`.
+async fn forward_capsule_events(app: App, host_id: HostId, mut events: broadcast::Receiver<CapsuleEvent>) {
+    loop {
+        let event = match events.recv().await {
+            Ok(CapsuleEvent::AutoPaused { id }) => {
+                HostCapsuleEvent { capsule_id: id, kind: HostCapsuleEventKind::AutoPaused, reason: None }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "capsule events were missed; the reconciler will catch up");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if let Err(err) = app.host_capsule_events(host_id, &[event]).await {
+            tracing::warn!(%host_id, error = %ErrorChain(&err), "cannot apply a capsule event");
         }
     }
 }

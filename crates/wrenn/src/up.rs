@@ -21,14 +21,17 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 use wrenn_cp::app::{App, AppConfig};
+use wrenn_cp::background::BackgroundConfig;
 use wrenn_cp::events::{BusOptions, EventBus};
 use wrenn_cp::store::Store;
 
+use crate::agent_args::AgentArgs;
 use crate::control_plane::{self, BootstrapArgs};
 use crate::node::{Node, NodeConfig, NodeRecord};
 
@@ -44,21 +47,8 @@ pub(crate) struct UpArgs {
     /// Address of the host agent's mTLS API; port 0: the port of the previous start, else a free one.
     #[arg(long, env = "WRENN_AGENT_LISTEN", default_value = "127.0.0.1:0")]
     agent_listen: SocketAddr,
-    /// The `wrenn-launch` binary [default: next to this executable].
-    #[arg(long, env = "WRENN_LAUNCHER")]
-    launcher: Option<PathBuf>,
-    /// The envd binary injected into templates [default: `envd` next to this executable].
-    #[arg(long, env = "WRENN_ENVD")]
-    envd: Option<PathBuf>,
-    /// Interface capsules reach the outside through; none: no outbound traffic.
-    #[arg(long, env = "WRENN_EGRESS_INTERFACE")]
-    egress_interface: Option<String>,
-    /// Debian mirror for template builds [default: the host's apt mirror].
-    #[arg(long, env = "WRENN_MIRROR")]
-    mirror: Option<String>,
-    /// Base templates built in the background when missing (comma-separated).
-    #[arg(long, env = "WRENN_BASE_TEMPLATES", value_delimiter = ',', default_value = "minimal,python")]
-    base_templates: Vec<String>,
+    #[command(flatten)]
+    agent: AgentArgs,
     #[command(flatten)]
     bootstrap: BootstrapArgs,
 }
@@ -87,20 +77,19 @@ pub(crate) async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Re
     let config = NodeConfig {
         agent_dir: data_dir.join("agent"),
         agent_listen: args.agent_listen,
-        launcher: sibling_or(args.launcher, "wrenn-launch")?,
-        envd: sibling_or(args.envd, "envd")?,
-        egress_interface: args.egress_interface,
-        mirror: args.mirror,
-        base_templates: args.base_templates.into_iter().filter(|name| !name.is_empty()).collect(),
+        launcher: args.agent.launcher()?,
+        envd: args.agent.envd()?,
+        base_templates: args.agent.base_templates(),
+        egress_interface: args.agent.egress_interface,
+        mirror: args.agent.mirror,
         record_path,
     };
-    let node = Node::start(&store, &ca, &agents, &config, &mut record, &shutdown).await?;
-    tracing::info!(host_id = %node.host_id, agent = %node.address, "the node's agent is serving");
-
     let bus = EventBus::in_process(BusOptions::default()).context("cannot start the event bus")?;
-    let app = App::new(store.clone(), bus, agents, AppConfig::default());
+    let app = App::new(store.clone(), bus, agents, Arc::clone(&ca), AppConfig::default());
+    let node = Node::start(&app, &config, &mut record, &shutdown).await?;
+    tracing::info!(host_id = %node.host_id, agent = %node.address, "the node's agent is serving");
     control_plane::announce_ready(listen, Some(&key_file));
-    control_plane::serve_api(listener, app, &shutdown).await;
+    control_plane::serve_api(listener, app, BackgroundConfig::default(), &shutdown).await;
 
     // The API has drained: nothing calls the agent any more.
     shutdown.cancel();
@@ -121,13 +110,6 @@ fn database_url(data_dir: &Path) -> anyhow::Result<String> {
 }
 
 /// `path`, or the binary `name` next to this executable.
-fn sibling_or(path: Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
-    match path {
-        Some(path) => Ok(path),
-        None => Ok(std::env::current_exe().context("cannot locate this executable")?.with_file_name(name)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

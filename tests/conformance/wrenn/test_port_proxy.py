@@ -10,10 +10,6 @@ the `X-API-Key` header (conftest resolves `*.localhost` to 127.0.0.1).
 import time
 
 import httpx
-import pytest
-
-PROXY_XFAIL = pytest.mark.xfail(strict=False, reason="port proxy")
-
 
 def test_get_url_names_port_capsule_and_proxy_domain(capsule, server):
     url = capsule.get_url(8080)
@@ -38,7 +34,6 @@ def _fetch_until_served(url: str, api_key: str, timeout: float = 30.0) -> httpx.
             time.sleep(0.5)
 
 
-@PROXY_XFAIL
 def test_http_server_in_capsule_is_reachable_through_get_url(python_capsule, server):
     c = python_capsule
     c.files.write("/srv/www/hello.txt", "hello through the proxy\n")
@@ -52,7 +47,6 @@ def test_http_server_in_capsule_is_reachable_through_get_url(python_capsule, ser
     assert resp.text == "hello through the proxy\n"
 
 
-@PROXY_XFAIL
 def test_proxy_answers_5xx_while_the_port_is_not_listening(capsule, server):
     # 5xx (not 4xx) lets clients such as the code runner retry (§6.5).
     with httpx.Client(headers={"X-API-Key": server.api_key}, timeout=10, trust_env=False) as http:
@@ -60,7 +54,6 @@ def test_proxy_answers_5xx_while_the_port_is_not_listening(capsule, server):
     assert 500 <= resp.status_code < 600
 
 
-@PROXY_XFAIL
 def test_proxy_requires_the_api_key(capsule):
     with httpx.Client(timeout=10, trust_env=False) as http:
         resp = http.get(capsule.get_url(8009) + "/")

@@ -14,6 +14,7 @@ use connectrpc::client::{ClientConfig, HttpClient};
 use wrenn_proto::agent::hostagent as pb;
 
 use crate::app::AppError;
+use crate::app::ports::PortClient;
 use crate::store::Host;
 
 /// A generated host agent client bound to one host.
@@ -26,10 +27,12 @@ const MAX_AGENT_MESSAGE: usize = 64 << 20;
 /// Calls that do not name their own deadline get this one.
 const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Clients for every host agent, over one mTLS connection pool.
+/// Clients for every host agent, over one mTLS connection pool (and a
+/// second, HTTP/1.1 one for port traffic, see [`PortClient`]).
 #[derive(Clone)]
 pub struct AgentPool {
     http: HttpClient,
+    ports: PortClient,
 }
 
 impl std::fmt::Debug for AgentPool {
@@ -41,7 +44,12 @@ impl std::fmt::Debug for AgentPool {
 impl AgentPool {
     /// A pool that speaks mTLS with `tls` (see [`crate::pki::client_config`]).
     pub fn new(tls: Arc<rustls::ClientConfig>) -> AgentPool {
-        AgentPool { http: HttpClient::with_tls(tls) }
+        AgentPool { ports: PortClient::new(&tls), http: HttpClient::with_tls(tls) }
+    }
+
+    /// The client that carries port traffic to agents' proxies.
+    pub fn ports(&self) -> &PortClient {
+        &self.ports
     }
 
     /// A client for the agent at `address` (`ip:port`, or `name:port`).

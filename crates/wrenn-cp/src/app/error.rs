@@ -7,6 +7,15 @@ use crate::store::{CapsuleStatus, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// No valid credentials (a host token, a refresh or registration token).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials that may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A host still runs capsules; deleting it needs `force`.
+    #[error("host {host_id} has {} active capsules; use ?force=true to destroy them and delete the host", capsule_ids.len())]
+    HostHasCapsules { host_id: String, capsule_ids: Vec<wrenn_types::CapsuleId> },
     /// The request is malformed or out of range.
     #[error("{0}")]
     InvalidRequest(String),

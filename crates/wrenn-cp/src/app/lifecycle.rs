@@ -68,6 +68,8 @@ impl App {
             timeout_sec: validate::timeout_sec(request.timeout_sec.unwrap_or(0))?,
             metadata: request.metadata,
             public: request.public,
+            // A snapshot's files are on the host that took it.
+            pinned_host: template.host_id,
         };
         let capsule = self.store().create_capsule(new, self.config().host_reserve).await.map_err(admission_error)?;
         let agent_template = agent_template_name(template.team_id, &template.name, template.kind);
@@ -368,6 +370,9 @@ fn admission_error(error: crate::store::StoreError) -> AppError {
     use crate::store::StoreError;
     match error {
         StoreError::NoHosts { .. } => AppError::HostUnavailable("no host is online to run the capsule".to_owned()),
+        StoreError::PinnedHostOffline { host_id } => AppError::HostUnavailable(format!(
+            "the snapshot lives on host {host_id}, which is not online; try again when it is"
+        )),
         StoreError::NoCapacity { memory_mb, disk_mb } => AppError::HostUnavailable(format!(
             "no host has room for {memory_mb} MiB of memory and {disk_mb} MiB of disk"
         )),

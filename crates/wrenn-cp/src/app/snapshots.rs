@@ -111,6 +111,7 @@ impl App {
                     default_user: String::new(),
                     default_env: Default::default(),
                     metadata: [("source_capsule".to_owned(), capsule.id.to_string())].into_iter().collect(),
+                    host_id: Some(capsule.host_id),
                 };
                 self.store().upsert_template(&new).await.map_err(AppError::from)
             }

@@ -33,6 +33,11 @@ pub fn capsule_id(text: &str) -> Result<CapsuleId, AppError> {
     text.parse().map_err(|_| AppError::InvalidRequest(format!("{text:?} is not a capsule id (cl-…)")))
 }
 
+/// A host id from a path segment.
+pub fn host_id(text: &str) -> Result<wrenn_types::HostId, AppError> {
+    text.parse().map_err(|_| AppError::InvalidRequest(format!("{text:?} is not a host id (host-…)")))
+}
+
 /// Template names: what the agent accepts as a directory name.
 pub fn template_name(name: &str) -> Result<(), AppError> {
     let valid = !name.is_empty()

@@ -8,7 +8,7 @@ use serde::Serialize;
 use wrenn_types::TeamId;
 
 use crate::events::Timestamp;
-use crate::store::{Capsule, Template};
+use crate::store::{Capsule, Host, Template};
 
 /// A capsule as the API answers it.
 #[derive(Debug, Clone, Serialize)]
@@ -91,4 +91,60 @@ impl From<&Template> for TemplateView {
             metadata: template.metadata.clone(),
         }
     }
+}
+
+/// A host as the hosts API answers it: no certificate fields, no
+/// reservations; zero sizes and empty texts left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub arch: String,
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub cpu_cores: u32,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub memory_mb: u64,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub disk_mb: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub address: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&Host> for HostView {
+    fn from(host: &Host) -> HostView {
+        HostView {
+            id: host.id.to_string(),
+            kind: host.kind.as_str(),
+            team_id: host.team_id.map(|id| id.to_string()),
+            arch: host.arch.clone(),
+            cpu_cores: host.cpu_cores,
+            memory_mb: host.memory_mb,
+            disk_mb: host.disk_mb,
+            address: host.address.clone(),
+            status: host.status.as_str(),
+            last_heartbeat_at: host.last_heartbeat_at.map(Timestamp::from_unix_ms),
+            created_by: host.created_by.map(|id| id.to_string()),
+            created_at: Timestamp::from_unix_ms(host.created_at),
+            updated_at: Timestamp::from_unix_ms(host.updated_at),
+        }
+    }
+}
+
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
+}
+
+fn is_zero_u64(value: &u64) -> bool {
+    *value == 0
 }

@@ -1,6 +1,8 @@
-//! The loop: every tick, mark silent hosts, then reconcile every online
-//! host. `reconcile_host` is also called directly when a host comes back,
-//! so its capsules do not wait for the next tick.
+//! The loop: every tick, mark silent hosts (one guarded update, cheap);
+//! every `reconcile_every`, also reconcile every online host (one call to
+//! each agent). `reconcile_host` is also called directly when a host comes
+//! back or first heartbeats to this replica, so its capsules do not wait
+//! for the next pass.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -10,13 +12,17 @@ use wrenn_types::{CapsuleId, ErrorChain};
 
 use crate::app::{App, AppError};
 use crate::background::decide::{Action, OnHost, decide};
+use crate::background::templates::sync_base_templates;
 use crate::events::{Actor, Event, EventKind, Resource, ResourceKind};
 use crate::store::{Capsule, CapsuleStatus, Host, HostStatus};
 
 /// How often and how patiently the background work runs.
 #[derive(Debug, Clone, Copy)]
 pub struct BackgroundConfig {
+    /// How often silent hosts are looked for.
     pub tick: Duration,
+    /// How often every online host is reconciled (rounded up to ticks).
+    pub reconcile_every: Duration,
     /// A host silent this long is unreachable.
     pub host_silence: Duration,
     /// A transitional state older than this has lost its task.
@@ -26,7 +32,8 @@ pub struct BackgroundConfig {
 impl Default for BackgroundConfig {
     fn default() -> BackgroundConfig {
         BackgroundConfig {
-            tick: Duration::from_secs(10),
+            tick: Duration::from_secs(1),
+            reconcile_every: Duration::from_secs(10),
             host_silence: Duration::from_secs(30),
             stale_after: Duration::from_secs(300),
         }
@@ -50,17 +57,22 @@ pub fn spawn(
         tokio::pin!(shutdown);
         let mut tick = tokio::time::interval(config.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_pass: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 () = &mut shutdown => return,
                 _ = tick.tick() => {}
             }
-            run_once(&app, config).await;
+            mark_silent_hosts(&app, config).await;
+            if last_pass.is_none_or(|at| at.elapsed() >= config.reconcile_every) {
+                last_pass = Some(tokio::time::Instant::now());
+                reconcile_online_hosts(&app, config).await;
+            }
         }
     })
 }
 
-async fn run_once(app: &App, config: BackgroundConfig) {
+async fn mark_silent_hosts(app: &App, config: BackgroundConfig) {
     let silence_ms = i64::try_from(config.host_silence.as_millis()).unwrap_or(i64::MAX);
     match app.store().mark_stale_hosts(silence_ms).await {
         Ok(stale) => {
@@ -77,6 +89,9 @@ async fn run_once(app: &App, config: BackgroundConfig) {
         }
         Err(error) => tracing::warn!(error = %ErrorChain(&error), "marking silent hosts failed"),
     }
+}
+
+async fn reconcile_online_hosts(app: &App, config: BackgroundConfig) {
     let hosts = match app.store().list_hosts().await {
         Ok(hosts) => hosts,
         Err(error) => {
@@ -103,7 +118,7 @@ pub async fn reconcile_host(app: &App, host: &Host, stale_after: Duration) -> Re
     let listed = agent.list_capsules(pb::ListCapsulesRequest::default()).await.map_err(AppError::from_agent)?;
     let on_host: HashMap<String, OnHost> =
         listed.into_owned().capsules.into_iter().map(|info| (info.capsule_id, on_host_state(info.state))).collect();
-    let now = unix_ms();
+    let now = app.store().now();
     let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
     let mut report = ReconcileReport::default();
     let known: HashSet<String> = stored.iter().map(|capsule| capsule.id.to_string()).collect();
@@ -132,6 +147,7 @@ pub async fn reconcile_host(app: &App, host: &Host, stale_after: Duration) -> Re
             }
         }
     }
+    sync_base_templates(app, &agent).await;
     Ok(report)
 }
 
@@ -166,10 +182,4 @@ fn on_host_state(state: buffa::EnumValue<pb::CapsuleState>) -> OnHost {
         Some(pb::CapsuleState::CAPSULE_STATE_STOPPING) => OnHost::Stopping,
         _ => OnHost::Dead,
     }
-}
-
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
 }

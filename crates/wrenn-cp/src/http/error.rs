@@ -24,6 +24,9 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// More fields of the error object, for the few errors whose client
+    /// needs more than a message (e.g. the capsules blocking a host delete).
+    details: Option<serde_json::Map<String, serde_json::Value>>,
     #[source]
     source: Option<BoxError>,
 }
@@ -42,12 +45,14 @@ struct ErrorBody<'a> {
 struct ErrorFields<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
     /// An answer with any status and code; prefer the named constructors.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), source: None }
+        ApiError { status, code, message: message.into(), details: None, source: None }
     }
 
     /// 400: the request is malformed or a value is out of range.
@@ -115,6 +120,12 @@ impl ApiError {
     }
 
     /// Keeps `source` as the cause, for the log.
+    /// Adds a field next to `code` and `message` in the error object.
+    pub fn with_detail(mut self, name: &str, value: serde_json::Value) -> ApiError {
+        self.details.get_or_insert_with(Default::default).insert(name.to_owned(), value);
+        self
+    }
+
     pub fn with_source(mut self, source: impl Into<BoxError>) -> ApiError {
         self.source = Some(source.into());
         self
@@ -146,6 +157,13 @@ impl From<crate::app::AppError> for ApiError {
     fn from(error: crate::app::AppError) -> ApiError {
         use crate::app::AppError;
         match error {
+            AppError::Unauthorized(message) => ApiError::unauthorized(message),
+            AppError::Forbidden(message) => ApiError::forbidden(message),
+            ref error @ AppError::HostHasCapsules { ref capsule_ids, .. } => {
+                let ids = capsule_ids.iter().map(|id| serde_json::Value::String(id.to_string())).collect();
+                ApiError::new(StatusCode::CONFLICT, "has_active_sandboxes", error.to_string())
+                    .with_detail("sandbox_ids", serde_json::Value::Array(ids))
+            }
             AppError::InvalidRequest(message) => ApiError::invalid_request(message),
             AppError::NotFound { what, id } => ApiError::not_found(format!("{what} {id} not found")),
             AppError::AgentNotFound(message) => ApiError::not_found(message),
@@ -167,7 +185,8 @@ impl IntoResponse for ApiError {
         } else if let Some(source) = &self.source {
             tracing::debug!(code = self.code, error = %ErrorChain(source.as_ref()), "request refused");
         }
-        let body = ErrorBody { error: ErrorFields { code: self.code, message: &self.message } };
+        let details = self.details.as_ref();
+        let body = ErrorBody { error: ErrorFields { code: self.code, message: &self.message, details } };
         let mut response = (self.status, axum::Json(body)).into_response();
         response.extensions_mut().insert(ErrorCode(self.code));
         response

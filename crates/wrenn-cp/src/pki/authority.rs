@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use wrenn_types::HostId;
 
-use crate::pki::{AddressError, AgentName, files, keys};
+use crate::pki::{AddressError, AgentName, HostTokenKey, files, keys};
 
 /// The common name of the control plane's client certificate.
 pub const CONTROL_PLANE_COMMON_NAME: &str = "wrenn-cp";
@@ -57,6 +57,7 @@ pub struct CertificateAuthority {
     cert_der: CertificateDer<'static>,
     expires_at: SystemTime,
     lifetimes: Lifetimes,
+    host_token_key: HostTokenKey,
 }
 
 /// A certificate and its new private key, with what the host record keeps.
@@ -180,9 +181,17 @@ impl CertificateAuthority {
         if key.der_bytes() != &*cert.public_key().subject_public_key.data {
             return Err(CaError::KeyMismatch);
         }
+        let host_token_key = HostTokenKey::derive(&key.serialize_der());
         let issuer = Issuer::from_ca_cert_der(&cert_der, key).map_err(|_| CaError::CertParse)?;
         let cert_pem = pem_text(&cert_der);
-        Ok(CertificateAuthority { issuer, cert_pem, cert_der, expires_at, lifetimes: Lifetimes::STANDARD })
+        Ok(CertificateAuthority {
+            issuer,
+            cert_pem,
+            cert_der,
+            expires_at,
+            lifetimes: Lifetimes::STANDARD,
+            host_token_key,
+        })
     }
 
     /// Reads a CA configured as two PEM files.
@@ -234,6 +243,11 @@ impl CertificateAuthority {
 
     pub fn expires_at(&self) -> SystemTime {
         self.expires_at
+    }
+
+    /// The key of host access tokens, derived from the CA key.
+    pub fn host_token_key(&self) -> &HostTokenKey {
+        &self.host_token_key
     }
 
     /// SHA-256 of the CA certificate's DER, lowercase hex.

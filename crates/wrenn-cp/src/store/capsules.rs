@@ -52,6 +52,9 @@ pub struct NewCapsule {
     pub timeout_sec: u64,
     pub metadata: BTreeMap<String, String>,
     pub public: bool,
+    /// The only host the capsule may run on (the one holding its
+    /// snapshot); `None`: any host of the team's pool.
+    pub pinned_host: Option<HostId>,
 }
 
 const CAPSULE_COLUMNS: &str = "id, team_id, host_id, template, template_id, status, reason, vcpus, memory_mb, \
@@ -66,7 +69,13 @@ impl Store {
             .get_team(new.team_id)
             .await?
             .ok_or_else(|| StoreError::NotFound { what: "team", id: new.team_id.to_string() })?;
-        let hosts = self.candidate_hosts(team.id, team.is_byoc).await?;
+        let mut hosts = self.candidate_hosts(team.id, team.is_byoc).await?;
+        if let Some(pinned) = new.pinned_host {
+            hosts.retain(|host| host.host_id == pinned);
+            if hosts.is_empty() {
+                return Err(StoreError::PinnedHostOffline { host_id: pinned.to_string() });
+            }
+        }
         if hosts.is_empty() {
             return Err(StoreError::NoHosts { team_id: team.id.to_string() });
         }

@@ -31,6 +31,10 @@ pub enum StoreError {
     /// No host in the team's pool has room for the capsule.
     #[error("no host has room for {memory_mb} MB memory and {disk_mb} MB disk")]
     NoCapacity { memory_mb: u64, disk_mb: u64 },
+    /// The one host a capsule may run on is not online (or not in the
+    /// team's pool).
+    #[error("host {host_id} is not online")]
+    PinnedHostOffline { host_id: String },
     /// The team's pool has no online host at all.
     #[error("no online host in the pool of team {team_id}")]
     NoHosts { team_id: String },

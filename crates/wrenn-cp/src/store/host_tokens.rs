@@ -38,6 +38,22 @@ impl Store {
         Ok(token)
     }
 
+    /// The host a live registration token is for, without using it: the
+    /// host's certificate is issued before [`Store::register_host`]
+    /// consumes the token (which a concurrent use can still win).
+    pub async fn registration_token_host(&self, token: &str) -> Result<Option<HostId>, StoreError> {
+        let row = sqlx::query(
+            "SELECT host_id FROM host_registration_tokens \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(sha256_hex(token))
+        .bind(self.now())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::query("reading a registration token"))?;
+        row.map(|row| parse(&row, "host_id")).transpose()
+    }
+
     /// Consumes a registration token and registers its host, in one
     /// transaction: either both happen or neither.
     pub async fn register_host(&self, token: &str, specs: &HostSpecs) -> Result<Registration, StoreError> {

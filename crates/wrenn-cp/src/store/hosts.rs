@@ -238,6 +238,28 @@ impl Store {
         Ok(stale)
     }
 
+    /// Records the certificate just issued to a registered host (on a
+    /// credential refresh). Whether the host exists.
+    pub async fn update_host_cert(
+        &self,
+        host_id: HostId,
+        fingerprint: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE hosts SET cert_fingerprint = $2, cert_expires_at = $3, updated_at = $4 \
+             WHERE id = $1 AND status <> 'pending'",
+        )
+        .bind(host_id.to_string())
+        .bind(fingerprint)
+        .bind(expires_at)
+        .bind(self.now())
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("recording a host certificate"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn add_host_tag(&self, host_id: HostId, tag: &str) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO host_tags (host_id, tag) VALUES ($1, $2) ON CONFLICT (host_id, tag) DO NOTHING")
             .bind(host_id.to_string())

@@ -16,7 +16,11 @@ use crate::store::{Backend, StoreError};
 /// `(version, description, sql)` in version order.
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-const MIGRATIONS: Embedded = &[(1, "initial", include_str!("../../migrations/0001_initial.sql"))];
+const MIGRATIONS: Embedded = &[
+    (1, "initial", include_str!("../../migrations/0001_initial.sql")),
+    (2, "traffic tokens", include_str!("../../migrations/0002_traffic_tokens.sql")),
+    (3, "template host", include_str!("../../migrations/0003_template_host.sql")),
+];
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
     let source = EmbeddedMigrations(MIGRATIONS);

@@ -1,5 +1,5 @@
-//! Secrets handed out once (API keys, host registration and refresh
-//! tokens) and the SHA-256 hex form under which the store keeps them.
+//! Secrets handed out once (API keys, capsule traffic tokens, host
+//! registration and refresh tokens) and the SHA-256 hex form under which the store keeps them.
 
 use sha2::{Digest, Sha256};
 
@@ -13,6 +13,11 @@ pub fn sha256_hex(secret: &str) -> String {
 /// A new API key: `wrn_` and 32 hex digits (16 random bytes).
 pub fn generate_api_key() -> Result<String, StoreError> {
     Ok(format!("wrn_{}", hex::encode(random_bytes::<16>()?)))
+}
+
+/// A new capsule traffic token: `wrt_` and 32 hex digits (16 random bytes).
+pub fn generate_traffic_token() -> Result<String, StoreError> {
+    Ok(format!("wrt_{}", hex::encode(random_bytes::<16>()?)))
 }
 
 /// A new host token: 64 hex digits (32 random bytes).
@@ -40,6 +45,8 @@ mod tests {
         let key = generate_api_key().unwrap();
         assert_eq!(key.len(), 36);
         assert!(key.starts_with("wrn_"));
+        let traffic = generate_traffic_token().unwrap();
+        assert_eq!((traffic.len(), &traffic[..4]), (36, "wrt_"));
         assert_eq!(generate_token().unwrap().len(), 64);
         assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }

@@ -213,6 +213,20 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// The user who made a key and whether they are a platform admin
+    /// (whose keys may manage the shared host fleet).
+    pub async fn api_key_maker(&self, key_id: ApiKeyId) -> Result<Option<(UserId, bool)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT users.id AS user_id, users.is_admin AS is_admin FROM api_keys \
+             JOIN users ON users.id = api_keys.created_by WHERE api_keys.id = $1",
+        )
+        .bind(key_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::query("reading an API key's maker"))?;
+        row.map(|row| Ok((parse(&row, "user_id")?, flag(&row, "is_admin")?))).transpose()
+    }
+
     /// The key whose secret this is, if any and if its team still exists;
     /// records the use in the same statement.
     pub async fn authenticate_api_key(&self, secret: &str) -> Result<Option<ApiKeyMatch>, StoreError> {

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use sqlx::any::AnyRow;
-use wrenn_types::{TeamId, TemplateId};
+use wrenn_types::{HostId, TeamId, TemplateId};
 
 use crate::store::secret::random_u128;
-use crate::store::sql::{big, get, map_text, parse, string_map, unsigned};
+use crate::store::sql::{big, get, map_text, parse, parse_opt, string_map, unsigned};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,9 @@ pub struct Template {
     pub default_user: String,
     pub default_env: BTreeMap<String, String>,
     pub metadata: BTreeMap<String, String>,
+    /// The host holding a snapshot's files; `None` for base templates,
+    /// which every host has.
+    pub host_id: Option<HostId>,
     pub created_at: i64,
 }
 
@@ -67,10 +70,11 @@ pub struct NewTemplate {
     pub default_user: String,
     pub default_env: BTreeMap<String, String>,
     pub metadata: BTreeMap<String, String>,
+    pub host_id: Option<HostId>,
 }
 
 const TEMPLATE_COLUMNS: &str =
-    "id, team_id, name, kind, vcpus, memory_mb, size_bytes, default_user, default_env, metadata, created_at";
+    "id, team_id, name, kind, vcpus, memory_mb, size_bytes, default_user, default_env, metadata, created_at, host_id";
 
 impl Store {
     /// Inserts a template, or updates the team's template of that name
@@ -79,12 +83,12 @@ impl Store {
     pub async fn upsert_template(&self, new: &NewTemplate) -> Result<Template, StoreError> {
         let row = sqlx::query(&format!(
             "INSERT INTO templates ({TEMPLATE_COLUMNS}) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13 \
              WHERE $2 = $12 OR NOT EXISTS (SELECT 1 FROM templates WHERE team_id = $12 AND name = $3) \
              ON CONFLICT (team_id, name) DO UPDATE SET kind = excluded.kind, vcpus = excluded.vcpus, \
              memory_mb = excluded.memory_mb, size_bytes = excluded.size_bytes, \
              default_user = excluded.default_user, default_env = excluded.default_env, \
-             metadata = excluded.metadata RETURNING {TEMPLATE_COLUMNS}"
+             metadata = excluded.metadata, host_id = excluded.host_id RETURNING {TEMPLATE_COLUMNS}"
         ))
         .bind(TemplateId::from_u128(random_u128()?).to_string())
         .bind(new.team_id.to_string())
@@ -98,6 +102,7 @@ impl Store {
         .bind(map_text(&new.metadata))
         .bind(self.now())
         .bind(TeamId::PLATFORM.to_string())
+        .bind(new.host_id.map(|id| id.to_string()))
         .fetch_optional(&self.pool)
         .await
         .map_err(StoreError::query("saving a template"))?;
@@ -161,6 +166,7 @@ fn template_from_row(row: &AnyRow) -> Result<Template, StoreError> {
         default_user: get(row, "default_user")?,
         default_env: string_map(row, "default_env")?,
         metadata: string_map(row, "metadata")?,
+        host_id: parse_opt(row, "host_id")?,
         created_at: get(row, "created_at")?,
     })
 }

@@ -12,6 +12,9 @@ mod server;
 
 mod auth;
 mod errors;
+mod extension;
+mod hosts;
 mod lifecycle;
 mod logs;
 mod openapi;
+mod ports;

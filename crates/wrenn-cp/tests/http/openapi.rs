@@ -15,15 +15,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use tower::ServiceExt;
-use wrenn_cp::Store;
 use wrenn_cp::api::docs::{OPENAPI_YAML, YAML_CONTENT_TYPE, operations};
-use wrenn_cp::app::{AgentPool, App, AppConfig};
-use wrenn_cp::events::{BusOptions, EventBus};
 use wrenn_cp::http::AppState;
-use wrenn_cp::pki::{CertificateAuthority, ClientCert, client_config};
 
 use crate::harness::Ctx;
-use crate::server::sqlite;
+use crate::server::{sqlite, test_app};
 
 sqlite! {
     every_operation_of_the_spec_is_routed,
@@ -55,7 +51,7 @@ const NOT_METHODS: [&str; 2] = ["layer", "route_layer"];
 type Endpoint = (Method, String);
 
 async fn every_operation_of_the_spec_is_routed(ctx: Ctx) {
-    let router = wrenn_cp::api::router(AppState::new(app(ctx.store)));
+    let router = wrenn_cp::api::router(AppState::new(test_app(ctx.store)));
     let spec = operations(OPENAPI_YAML).expect("openapi.yaml lists its operations");
     let mut unrouted = Vec::new();
     for operation in &spec {
@@ -80,7 +76,7 @@ async fn every_operation_of_the_spec_is_routed(ctx: Ctx) {
 }
 
 async fn the_spec_and_the_docs_page_are_served(ctx: Ctx) {
-    let router = wrenn_cp::api::router(AppState::new(app(ctx.store)));
+    let router = wrenn_cp::api::router(AppState::new(test_app(ctx.store)));
 
     let response = router.clone().oneshot(get("/openapi.yaml")).await.expect("an answer");
     assert_eq!(response.status(), StatusCode::OK);
@@ -162,14 +158,6 @@ fn route_chains_are_read() {
         let error = registered_routes(bad).unwrap_err();
         assert!(error.contains(why), "{bad}: {error}");
     }
-}
-
-/// The services over `store`, with an agent pool no request reaches.
-fn app(store: Store) -> App {
-    let ca = CertificateAuthority::generate().expect("a CA");
-    let tls = client_config(&ca, ClientCert::issue(&ca).expect("a client certificate")).expect("TLS configuration");
-    let bus = EventBus::in_process(BusOptions::default()).expect("an event bus");
-    App::new(store, bus, AgentPool::new(tls), AppConfig::default())
 }
 
 fn get(uri: &str) -> Request<Body> {

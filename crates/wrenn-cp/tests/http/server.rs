@@ -103,11 +103,11 @@ pub(crate) fn error_body(code: &str, message: &str) -> Value {
 
 /// The services over `store`: an in-process bus and an agent pool that
 /// no test route calls (these tests have no host).
-fn test_app(store: Store) -> App {
+pub(crate) fn test_app(store: Store) -> App {
     let ca = CertificateAuthority::generate().expect("a CA");
     let tls = client_config(&ca, ClientCert::issue(&ca).expect("a client certificate")).expect("TLS configuration");
     let bus = EventBus::in_process(BusOptions::default()).expect("an event bus");
-    App::new(store, bus, AgentPool::new(tls), AppConfig::default())
+    App::new(store, bus, AgentPool::new(tls), std::sync::Arc::new(ca), AppConfig::default())
 }
 
 fn test_routes(state: AppState) -> Router {

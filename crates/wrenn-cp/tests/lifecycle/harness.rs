@@ -120,7 +120,7 @@ async fn setup(
     let slug = format!("t-{:x}", rand_u128());
     let team = store.create_team("Lifecycle team", &slug, false).await.expect("create a team");
     let agent = agents.client_at(&host.address).expect("an agent client");
-    let app = App::new(store, bus, agents, AppConfig::default());
+    let app = App::new(store, bus, agents, Arc::new(ca), AppConfig::default());
     let caller = Caller { team_id: team.id, actor: api_key_actor() };
     (Ctx { app, caller, host_id: host.id, agent, clock }, host)
 }
@@ -137,6 +137,7 @@ pub(crate) fn platform_template(name: &str) -> NewTemplate {
         default_user: String::new(),
         default_env: BTreeMap::new(),
         metadata: BTreeMap::new(),
+        host_id: None,
     }
 }
 

@@ -26,5 +26,6 @@ mod proxy;
 
 mod create;
 mod isolation;
+mod ports;
 mod races;
 mod reconcile;

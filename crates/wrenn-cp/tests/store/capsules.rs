@@ -2,7 +2,7 @@
 
 use futures::future::join_all;
 use wrenn_cp::StoreError;
-use wrenn_cp::store::{CapsuleOp, CapsuleStatus, HostKind, NewHost};
+use wrenn_cp::store::{CapsuleOp, CapsuleStatus, HostKind, NewCapsule, NewHost};
 
 use crate::harness::{Ctx, RESERVE, ask, both, online_host, online_host_of, team};
 
@@ -12,6 +12,7 @@ both! {
     concurrent_creates_never_over_admit,
     leaving_for_a_terminal_state_releases_once,
     byoc_teams_use_only_their_hosts,
+    a_pinned_capsule_goes_to_its_host_or_nowhere,
     the_reconciler_finds_capsules_by_host_state_and_age,
 }
 
@@ -152,6 +153,25 @@ async fn byoc_teams_use_only_their_hosts(ctx: Ctx) {
         let capsule = store.create_capsule(ask(regular_team.id, 256, 0), RESERVE).await.unwrap();
         assert_eq!(capsule.host_id, regular_host);
     }
+}
+
+/// A capsule from a snapshot runs only where the snapshot is: on its host
+/// even when another is emptier, and nowhere while that host is away.
+async fn a_pinned_capsule_goes_to_its_host_or_nowhere(ctx: Ctx) {
+    let store = &ctx.store;
+    let team = team(store).await;
+    let busy = online_host(store, 8192, 51_200).await;
+    let _idle = online_host(store, 65_536, 512_000).await;
+    for _ in 0..3 {
+        let pinned = NewCapsule { pinned_host: Some(busy), ..ask(team.id, 1024, 0) };
+        assert_eq!(store.create_capsule(pinned, RESERVE).await.unwrap().host_id, busy);
+    }
+    let full = NewCapsule { pinned_host: Some(busy), ..ask(team.id, 8192, 0) };
+    let refused = store.create_capsule(full, RESERVE).await;
+    assert!(matches!(refused, Err(StoreError::NoCapacity { .. })), "{refused:?}");
+    let away = NewCapsule { pinned_host: Some(wrenn_types::HostId::from_u128(9)), ..ask(team.id, 256, 0) };
+    let refused = store.create_capsule(away, RESERVE).await;
+    assert!(matches!(refused, Err(StoreError::PinnedHostOffline { .. })), "{refused:?}");
 }
 
 async fn the_reconciler_finds_capsules_by_host_state_and_age(ctx: Ctx) {

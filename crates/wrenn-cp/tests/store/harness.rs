@@ -170,6 +170,7 @@ pub(crate) fn ask(team_id: TeamId, memory_mb: u64, disk_mb: u64) -> NewCapsule {
         timeout_sec: 300,
         metadata: [("purpose".to_owned(), "test".to_owned())].into(),
         public: false,
+        pinned_host: None,
     }
 }
 

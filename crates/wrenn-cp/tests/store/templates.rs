@@ -22,6 +22,7 @@ fn template(team_id: TeamId, name: &str, kind: TemplateKind) -> NewTemplate {
         default_user: "root".to_owned(),
         default_env: [("LANG".to_owned(), "C.UTF-8".to_owned())].into(),
         metadata: Default::default(),
+        host_id: None,
     }
 }
 
