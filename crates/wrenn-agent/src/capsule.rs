@@ -175,6 +175,9 @@ pub struct CapsuleInfo {
 pub enum CapsuleEvent {
     /// The capsule was idle longer than its timeout and is now paused.
     AutoPaused { id: CapsuleId },
+    /// The capsule's init died on its own (killed from the host, OOM):
+    /// the capsule is in `error` with `reason` and awaits its destroy.
+    Died { id: CapsuleId, reason: String },
 }
 
 /// What [`CapsuleManager::recover`] found.

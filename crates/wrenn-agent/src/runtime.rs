@@ -91,6 +91,14 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
     fn pause<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
     fn resume<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, ()>;
     fn stats<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, CapsuleStats>;
+    /// Whether the capsule's init still runs (a hibernated capsule counts
+    /// as alive). Asked every tick: a capsule whose init died (killed from
+    /// the host, or by the kernel's OOM killer) is reported, not left
+    /// looking as if it ran.
+    fn is_alive<'a>(&'a self, id: &'a wrenn_types::CapsuleId) -> RuntimeFuture<'a, bool> {
+        let _ = id;
+        Box::pin(async { Ok(true) })
+    }
     /// Writes the capsule's processes and memory to disk and ends them; its
     /// disk, network and limits stay. A failed hibernate leaves the capsule
     /// as it was (running or paused), unless it says [`RuntimeError::Lost`].

@@ -17,6 +17,7 @@ mod lifecycle;
 pub mod ports;
 mod ready;
 mod snapshots;
+mod transitions;
 pub mod usage;
 pub mod validate;
 pub mod view;
@@ -79,6 +80,8 @@ struct Inner {
     agents: AgentPool,
     ca: Arc<CertificateAuthority>,
     config: AppConfig,
+    /// Waiters for a capsule's next state in this process.
+    transitions: transitions::Transitions,
     /// Hosts this replica has reconciled since it started (`host_session`).
     reconciled_hosts: std::sync::Mutex<std::collections::HashSet<wrenn_types::HostId>>,
 }
@@ -94,7 +97,8 @@ impl App {
         config: AppConfig,
     ) -> App {
         let reconciled_hosts = Default::default();
-        App { inner: Arc::new(Inner { store, bus, agents, ca, config, reconciled_hosts }) }
+        let transitions = transitions::Transitions::default();
+        App { inner: Arc::new(Inner { store, bus, agents, ca, config, transitions, reconciled_hosts }) }
     }
 
     pub fn store(&self) -> &Store {

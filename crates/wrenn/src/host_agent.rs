@@ -34,7 +34,7 @@ use wrenn_agent::rpc::tls::ServerCert;
 
 use crate::agent_args::AgentArgs;
 use crate::host_agent::credentials::Credentials;
-use crate::host_agent::link::{ControlPlane, Heartbeat, Registration};
+use crate::host_agent::link::{ControlPlane, Heartbeat, Registration, Report};
 
 /// How often a failed capsule event report is retried.
 const REPORT_ATTEMPTS: u32 = 3;
@@ -239,15 +239,20 @@ async fn report_events(
             () = shutdown.cancelled() => return,
             event = events.recv() => event,
         };
-        let (capsule_id, kind) = match event {
-            Ok(CapsuleEvent::AutoPaused { id }) => (id.to_string(), "auto_paused"),
+        let report = match event {
+            Ok(CapsuleEvent::AutoPaused { id }) => {
+                Report { capsule_id: id.to_string(), event: "auto_paused", reason: None }
+            }
+            Ok(CapsuleEvent::Died { id, reason }) => {
+                Report { capsule_id: id.to_string(), event: "died", reason: Some(reason) }
+            }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "capsule events were missed; the reconciler will catch up");
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let batch = [(capsule_id, kind)];
+        let batch = [report];
         for attempt in 1..=REPORT_ATTEMPTS {
             let credentials = session.credentials.lock().await.clone();
             match session.control_plane.report(&credentials, &batch).await {

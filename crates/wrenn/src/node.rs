@@ -406,7 +406,7 @@ async fn heartbeat(
     }
 }
 
-/// Hands what the agent does to capsules on its own (auto-pause) to the
+/// Hands what happens to capsules on their own (auto-pause, death) to the
 /// control plane as it happens, in-process: what a fleet host posts to
 /// `/v1/hosts/sandbox-events`.
 async fn forward_capsule_events(app: App, host_id: HostId, mut events: broadcast::Receiver<CapsuleEvent>) {
@@ -414,6 +414,9 @@ async fn forward_capsule_events(app: App, host_id: HostId, mut events: broadcast
         let event = match events.recv().await {
             Ok(CapsuleEvent::AutoPaused { id }) => {
                 HostCapsuleEvent { capsule_id: id, kind: HostCapsuleEventKind::AutoPaused, reason: None }
+            }
+            Ok(CapsuleEvent::Died { id, reason }) => {
+                HostCapsuleEvent { capsule_id: id, kind: HostCapsuleEventKind::Died, reason: Some(reason) }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "capsule events were missed; the reconciler will catch up");

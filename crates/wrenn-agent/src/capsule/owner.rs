@@ -526,6 +526,14 @@ impl Owner {
         if !matches!(state, CapsuleState::Running | CapsuleState::Paused) {
             return;
         }
+        if matches!(self.shared.runtime.is_alive(&self.id).await, Ok(false)) {
+            let reason = "died: the capsule's init exited (killed or out of memory)".to_owned();
+            tracing::warn!(id = %self.id, "{reason}");
+            self.set_state(CapsuleState::Error);
+            self.info.send_modify(|info| info.reason = Some(reason.clone()));
+            let _ = self.shared.events.send(CapsuleEvent::Died { id: self.id, reason });
+            return;
+        }
         if let Ok(stats) = self.shared.runtime.stats(&self.id).await {
             let now = Instant::now();
             let vcpus = self.info.borrow().vcpus;

@@ -363,6 +363,15 @@ impl Runtime for ContainerRuntime {
         Box::pin(ContainerRuntime::recover(self))
     }
 
+    fn is_alive<'a>(&'a self, id: &'a CapsuleId) -> RuntimeFuture<'a, bool> {
+        Box::pin(async move {
+            // A dead init leaves its cgroup at once (before it is reaped),
+            // and with it its pid namespace's every process.
+            let Some(pid) = self.init_pid(id) else { return Ok(true) };
+            self.with_cgroups(id, "check", move |cgroups| Ok(cgroups.pids()?.contains(&pid))).await
+        })
+    }
+
     fn stats<'a>(&'a self, id: &'a CapsuleId) -> RuntimeFuture<'a, CapsuleStats> {
         Box::pin(async move {
             let stats = self.with_cgroups(id, "stats", CgroupSet::stats).await?;

@@ -205,6 +205,12 @@ impl App {
                 tracing::info!(capsule_id = %capsule.id, from = %capsule.status, to = %after.status, reason, "reported by its host");
                 self.state_changed(&after, capsule.status).await;
                 changed += 1;
+                if event.kind == HostCapsuleEventKind::Died {
+                    // What is left of it (network, disk, cgroups) goes now,
+                    // not at the reconciler's next pass.
+                    let app = self.clone();
+                    tokio::spawn(async move { app.destroy_on_agent(&after).await });
+                }
             }
         }
         Ok(changed)

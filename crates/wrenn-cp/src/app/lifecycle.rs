@@ -317,6 +317,7 @@ impl App {
 
     /// `capsule.state.changed` from `from` to the capsule's status.
     pub(crate) async fn state_changed(&self, capsule: &Capsule, from: CapsuleStatus) {
+        self.inner.transitions.changed(capsule.id);
         let mut event = Event::new(
             EventKind::CapsuleStateChanged,
             Some(capsule.team_id),

@@ -3,8 +3,9 @@
 //! resuming instead of refusing it, because the SDK's default is to use a
 //! capsule right after asking for it (`wait=False`).
 //!
-//! Waiting polls the store with a growing interval: the store is the one
-//! owner of a capsule's status, also when another replica runs its create.
+//! Waiting reads the store, the one owner of a capsule's status, again at
+//! every transition this process makes to the capsule (`transitions`),
+//! and at a growing interval for changes another replica makes.
 
 use std::time::Duration;
 
@@ -27,7 +28,12 @@ impl App {
     ) -> Result<Capsule, AppError> {
         let deadline = tokio::time::Instant::now() + self.config().ready_wait;
         let mut poll = FIRST_POLL;
+        let transitions = self.inner.transitions.watch(capsule_id);
         loop {
+            // Registered before the read, so a change right after it wakes us.
+            let changed = transitions.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             let capsule = self.team_capsule(team_id, capsule_id).await?;
             match capsule.status {
                 CapsuleStatus::Running => return Ok(capsule),
@@ -42,8 +48,10 @@ impl App {
                 }
                 status => return Err(AppError::InvalidState { id: capsule_id.to_string(), status, operation }),
             }
-            tokio::time::sleep(poll).await;
-            poll = (poll * 2).min(LONGEST_POLL);
+            tokio::select! {
+                () = changed => {}
+                () = tokio::time::sleep(poll) => poll = (poll * 2).min(LONGEST_POLL),
+            }
         }
     }
 

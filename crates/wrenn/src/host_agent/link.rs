@@ -30,6 +30,16 @@ pub(crate) enum Heartbeat {
     HostDeleted,
 }
 
+/// One capsule event as `/v1/hosts/sandbox-events` takes it.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    pub(crate) capsule_id: String,
+    /// `auto_paused` or `died`.
+    pub(crate) event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
+}
+
 /// What the agent reports at registration.
 #[derive(Debug, Serialize)]
 pub(crate) struct Registration<'a> {
@@ -127,9 +137,7 @@ impl ControlPlane {
     }
 
     /// Reports capsule events; `Ok(false)` when the token was refused.
-    pub(crate) async fn report(&self, credentials: &Credentials, events: &[(String, &str)]) -> anyhow::Result<bool> {
-        let events: Vec<_> =
-            events.iter().map(|(capsule_id, event)| json!({ "capsule_id": capsule_id, "event": event })).collect();
+    pub(crate) async fn report(&self, credentials: &Credentials, events: &[Report]) -> anyhow::Result<bool> {
         let response = self
             .http
             .post(format!("{}/v1/hosts/sandbox-events", self.base))

@@ -146,7 +146,7 @@ async fn fleet(backend: Backend) {
 
     eprintln!("[{:?}] Capsules spread", begun.elapsed());
     // Capsules spread over both hosts (least loaded first).
-    let capsules = create_capsules(&api, 4).await;
+    let mut capsules = create_capsules(&api, 4).await;
     api.wait_capsules(&capsules, "running", Duration::from_secs(60)).await;
     let (on_a, on_b) = (api.capsules_on(&hosts[0]).await, api.capsules_on(&hosts[1]).await);
     assert_eq!((on_a.len(), on_b.len()), (2, 2), "placement: {on_a:?} {on_b:?}");
@@ -229,6 +229,22 @@ async fn fleet(backend: Backend) {
         api.ok("DELETE", &format!("/v1/capsules/{capsule}"), None).await;
     }
     api.wait_capsules(&from_snapshot, "stopped", Duration::from_secs(60)).await;
+
+    // A capsule whose init dies (killed from its host) is reported at once:
+    // stopped with the reason, and its remains destroyed.
+    let crashed = on_b[1].clone();
+    let capsule_dir = machines[1].data_dir.join("capsules").join(&crashed);
+    let init = std::fs::read_to_string(capsule_dir.join("init.pid")).expect("the capsule's init pid");
+    run("kill", &["-9", init.trim()]);
+    api.wait_capsules(std::slice::from_ref(&crashed), "stopped", Duration::from_secs(10)).await;
+    let view = api.ok("GET", &format!("/v1/capsules/{crashed}"), None).await;
+    assert!(view["reason"].as_str().is_some_and(|reason| reason.contains("died")), "{view}");
+    let started = Instant::now();
+    while capsule_dir.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the dead capsule's remains are not removed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    capsules.retain(|capsule| *capsule != crashed);
 
     eprintln!("[{:?}] 50 concurrent creates never", begun.elapsed());
     // 50 concurrent creates never over-admit either host.
