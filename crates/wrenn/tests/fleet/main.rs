@@ -142,7 +142,12 @@ async fn fleet(backend: Backend) {
         assert!(started.elapsed() < Duration::from_secs(20), "the minimal template is not listed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(machines.iter().all(|machine| machine.data_dir.join("host-credentials.json").is_file()));
+    // Each agent keeps what registration gave it (written right after the answer).
+    let started = Instant::now();
+    while !machines.iter().all(|machine| machine.data_dir.join("host-credentials.json").is_file()) {
+        assert!(started.elapsed() < Duration::from_secs(10), "an agent did not save its credentials");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     eprintln!("[{:?}] Capsules spread", begun.elapsed());
     // Capsules spread over both hosts (least loaded first).
