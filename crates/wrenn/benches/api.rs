@@ -21,7 +21,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -56,7 +56,7 @@ fn main() -> BenchResult<()> {
     } else {
         Sizes { tti_seq: 30, tti_conc: 50, exec: 500, get_for: Duration::from_secs(5) }
     };
-    let _lock = Command::new("flock").arg(LOCK_FILE).arg("-c").arg("sleep infinity").spawn_lock()?;
+    let _lock = network_lock()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let server = Server::start(&cache)?;
     let result = runtime.block_on(run(&server, &sizes));
@@ -68,28 +68,17 @@ fn main() -> BenchResult<()> {
     Ok(())
 }
 
-/// A lock held by a `flock … sleep infinity` child, released on drop.
-struct LockGuard(Child);
-
-trait SpawnLock {
-    fn spawn_lock(&mut self) -> BenchResult<LockGuard>;
-}
-
-impl SpawnLock for Command {
-    fn spawn_lock(&mut self) -> BenchResult<LockGuard> {
-        let child = self.stdin(Stdio::null()).spawn()?;
-        // `flock` holds the lock once it runs its command; give it a moment
-        // and then trust it (a concurrent holder makes it wait, not fail).
-        std::thread::sleep(Duration::from_millis(200));
-        Ok(LockGuard(child))
+/// Takes the privileged tests' lock, held by this process until the
+/// returned file closes (a lock held by a child outlived the bench when
+/// only the `flock` parent was killed).
+fn network_lock() -> BenchResult<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(LOCK_FILE)?;
+    // SAFETY: the descriptor is open for the whole call; flock only locks it.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!("flock {LOCK_FILE}: {}", std::io::Error::last_os_error()).into());
     }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    Ok(file)
 }
 
 /// The `wrenn up` under test, with its data dir.
