@@ -16,3 +16,4 @@ mod templates;
 
 pub use crate::background::decide::{Action, OnHost, decide};
 pub use crate::background::reconciler::{BackgroundConfig, ReconcileReport, reconcile_host, spawn};
+pub use crate::background::templates::base_template;

@@ -20,7 +20,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
@@ -32,8 +32,9 @@ use wrenn_agent::daemon::{Daemon, DaemonConfig, DaemonError};
 use wrenn_agent::rpc::TlsConfig;
 use wrenn_agent::rpc::tls::ServerCert;
 use wrenn_cp::app::{AgentPool, App, HostCapsuleEvent, HostCapsuleEventKind};
+use wrenn_cp::background::base_template;
 use wrenn_cp::pki::{CertificateAuthority, IssuedCertificate};
-use wrenn_cp::store::{Host, HostKind, HostSpecs, HostStatus, NewHost, NewTemplate, Registration, Store, TemplateKind};
+use wrenn_cp::store::{Host, HostKind, HostSpecs, HostStatus, NewHost, Registration, Store};
 use wrenn_proto::agent::hostagent as pb;
 use wrenn_types::{ErrorChain, HostId, TeamId};
 
@@ -46,10 +47,6 @@ const AGENT_ANSWER_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest single sleep of the certificate renewal (re-reads the clock).
 const RENEW_RECHECK: Duration = Duration::from_secs(600);
 const RENEW_RETRY: Duration = Duration::from_secs(60);
-
-/// The sizes of the platform templates as the control plane lists them.
-const TEMPLATE_VCPUS: u32 = 1;
-const TEMPLATE_MEMORY_MB: u64 = 512;
 
 /// What `wrenn up` remembers between starts (`DIR/node.json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,7 +231,7 @@ impl Node {
             memory_mb: info.memory_mb,
             disk_mb: info.disk_mb,
             cert_fingerprint: issued.fingerprint_sha256.clone(),
-            cert_expires_at: unix_ms(issued.expires_at),
+            cert_expires_at: issued.expires_at_ms(),
         };
         match store.register_host(&token, &specs).await.context("cannot register the host")? {
             Registration::Registered(host) => {
@@ -358,18 +355,7 @@ impl PlatformTemplates {
         for name in &self.names {
             let size_bytes = built.iter().find(|template| &template.name == name).map(|template| template.size_bytes);
             all_sized &= size_bytes.is_some();
-            let template = NewTemplate {
-                team_id: TeamId::PLATFORM,
-                name: name.clone(),
-                kind: TemplateKind::Base,
-                vcpus: TEMPLATE_VCPUS,
-                memory_mb: TEMPLATE_MEMORY_MB,
-                size_bytes: size_bytes.unwrap_or(0),
-                default_user: String::new(),
-                default_env: Default::default(),
-                metadata: Default::default(),
-                host_id: None,
-            };
+            let template = base_template(name, size_bytes.unwrap_or(0));
             if let Err(err) = self.store.upsert_template(&template).await {
                 tracing::warn!(template = %name, error = %ErrorChain(&err), "cannot list a platform template");
                 all_sized = false;
@@ -472,10 +458,6 @@ impl ServerCertRenewal {
         self.server_cert.replace(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes())?;
         Ok(issued)
     }
-}
-
-fn unix_ms(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

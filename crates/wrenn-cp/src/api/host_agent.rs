@@ -73,11 +73,7 @@ struct CredentialsBody {
 
 impl From<HostCredentials> for CredentialsBody {
     fn from(credentials: HostCredentials) -> CredentialsBody {
-        let cert_expires_at = credentials
-            .certificate
-            .expires_at
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX));
+        let cert_expires_at = credentials.certificate.expires_at_ms();
         CredentialsBody {
             host: HostView::from(&credentials.host),
             token: credentials.access_token,

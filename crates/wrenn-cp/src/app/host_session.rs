@@ -101,7 +101,7 @@ impl App {
             memory_mb: request.memory_mb,
             disk_mb: request.disk_mb,
             cert_fingerprint: certificate.fingerprint_sha256.clone(),
-            cert_expires_at: unix_ms(certificate.expires_at),
+            cert_expires_at: certificate.expires_at_ms(),
         };
         let host = match self.store().register_host(&request.token, &specs).await? {
             Registration::Registered(host) => *host,
@@ -133,7 +133,7 @@ impl App {
         let certificate = self.issue_host_certificate(host_id, &host.address)?;
         let recorded = self
             .store()
-            .update_host_cert(host_id, &certificate.fingerprint_sha256, unix_ms(certificate.expires_at))
+            .update_host_cert(host_id, &certificate.fingerprint_sha256, certificate.expires_at_ms())
             .await?;
         if !recorded {
             return Err(refused());
@@ -259,11 +259,6 @@ fn validate_address(address: &str) -> Result<(), AppError> {
 
 fn host_event(kind: EventKind, host: &Host) -> Event {
     Event::new(kind, host.team_id, Resource { id: host.id.to_string(), kind: ResourceKind::Host }, Actor::system())
-}
-
-fn unix_ms(time: std::time::SystemTime) -> i64 {
-    time.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -31,23 +31,28 @@ pub(crate) async fn sync_base_templates(app: &App, agent: &AgentClient) {
         if matches!(&known, Ok(Some(listed)) if listed.size_bytes == template.size_bytes) {
             continue;
         }
-        let new = NewTemplate {
-            team_id: TeamId::PLATFORM,
-            name: template.name.clone(),
-            kind: TemplateKind::Base,
-            vcpus: TEMPLATE_VCPUS,
-            memory_mb: TEMPLATE_MEMORY_MB,
-            size_bytes: template.size_bytes,
-            default_user: String::new(),
-            default_env: Default::default(),
-            metadata: Default::default(),
-            host_id: None,
-        };
-        match app.store().upsert_template(&new).await {
+        match app.store().upsert_template(&base_template(&template.name, template.size_bytes)).await {
             Ok(_) => tracing::info!(template = %template.name, "listed a base template an agent built"),
             Err(error) => {
                 tracing::warn!(template = %template.name, error = %ErrorChain(&error), "cannot list a base template");
             }
         }
+    }
+}
+
+/// A base template as the platform lists it: every team may start from it,
+/// every host has it.
+pub fn base_template(name: &str, size_bytes: u64) -> NewTemplate {
+    NewTemplate {
+        team_id: TeamId::PLATFORM,
+        name: name.to_owned(),
+        kind: TemplateKind::Base,
+        vcpus: TEMPLATE_VCPUS,
+        memory_mb: TEMPLATE_MEMORY_MB,
+        size_bytes,
+        default_user: String::new(),
+        default_env: Default::default(),
+        metadata: Default::default(),
+        host_id: None,
     }
 }

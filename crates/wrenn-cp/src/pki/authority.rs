@@ -323,6 +323,15 @@ impl fmt::Debug for CertificateAuthority {
     }
 }
 
+impl IssuedCertificate {
+    /// `NotAfter` in unix ms, as the host record and the API keep it.
+    pub fn expires_at_ms(&self) -> i64 {
+        self.expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
 impl fmt::Debug for IssuedCertificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IssuedCertificate")

@@ -12,7 +12,9 @@ use wrenn_cp::store::CapsuleStatus;
 use wrenn_proto::agent::hostagent as pb;
 use wrenn_types::CapsuleId;
 
-use crate::harness::{Ctx, PATIENCE, both, platform_template, rand_u128, small};
+use wrenn_cp::background::base_template;
+
+use crate::harness::{Ctx, PATIENCE, both, rand_u128, small};
 
 both!(
     a_created_capsule_runs_is_announced_and_its_destroy_frees_the_host,
@@ -60,7 +62,7 @@ async fn a_created_capsule_runs_is_announced_and_its_destroy_frees_the_host(ctx:
 
 async fn a_create_the_agent_refuses_ends_in_error_and_leaves_nothing(ctx: Ctx) {
     // Listed by the control plane, unknown to the agent.
-    ctx.store().upsert_template(&platform_template("ghost")).await.unwrap();
+    ctx.store().upsert_template(&base_template("ghost", 0)).await.unwrap();
     let mut events = ctx.app.bus().subscribe(Audience::Team(ctx.caller.team_id));
     let capsule = ctx.app.create_capsule(&ctx.caller, small("ghost")).await.unwrap();
     assert_eq!(capsule.status, CapsuleStatus::Pending);

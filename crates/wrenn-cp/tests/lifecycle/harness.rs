@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use wrenn_cp::app::{AgentClient, App, AppConfig, Caller, CreateCapsule};
+use wrenn_cp::background::base_template;
 use wrenn_cp::events::{Actor, ActorKind, BusOptions, EventBus};
 use wrenn_cp::pki::{self, CertificateAuthority, ClientCert};
-use wrenn_cp::store::{Capsule, CapsuleStatus, Clock, Host, NewTemplate, SystemClock, TemplateKind};
+use wrenn_cp::store::{Capsule, CapsuleStatus, Clock, Host, SystemClock};
 use wrenn_cp::{Store, app::AgentPool};
 use wrenn_proto::agent::hostagent as pb;
-use wrenn_types::{CapsuleId, ErrorChain, TeamId};
+use wrenn_types::{CapsuleId, ErrorChain};
 
 use crate::host::{self, Prerequisites};
 
@@ -116,29 +117,13 @@ async fn setup(
     let client_cert = ClientCert::issue(&ca).expect("issue the control plane's certificate");
     let agents = AgentPool::new(pki::client_config(&ca, client_cert).expect("client TLS configuration"));
     let host = host::Host::start(&store, &ca, &agents, &machine, lock).await;
-    store.upsert_template(&platform_template("minimal")).await.expect("list minimal");
+    store.upsert_template(&base_template("minimal", 0)).await.expect("list minimal");
     let slug = format!("t-{:x}", rand_u128());
     let team = store.create_team("Lifecycle team", &slug, false).await.expect("create a team");
     let agent = agents.client_at(&host.address).expect("an agent client");
     let app = App::new(store, bus, agents, Arc::new(ca), AppConfig::default());
     let caller = Caller { team_id: team.id, actor: api_key_actor() };
     (Ctx { app, caller, host_id: host.id, agent, clock }, host)
-}
-
-/// A base template of the platform, as `wrenn up` lists them.
-pub(crate) fn platform_template(name: &str) -> NewTemplate {
-    NewTemplate {
-        team_id: TeamId::PLATFORM,
-        name: name.to_owned(),
-        kind: TemplateKind::Base,
-        vcpus: 1,
-        memory_mb: 512,
-        size_bytes: 0,
-        default_user: String::new(),
-        default_env: BTreeMap::new(),
-        metadata: BTreeMap::new(),
-        host_id: None,
-    }
 }
 
 pub(crate) fn api_key_actor() -> Actor {
