@@ -76,6 +76,11 @@ pub(crate) struct BenchArgs {
     /// Idle capsules started at once for the memory per capsule [default: 20, --quick 4].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000))]
     density: Option<u32>,
+    /// Memory limit of every capsule in MiB [default: the server's]. The
+    /// server admits capsules by their limits, so a smaller one lets
+    /// `--density` start more idle capsules on the same host.
+    #[arg(long, value_name = "MiB", value_parser = clap::value_parser!(u64).range(64..=65_536))]
+    memory: Option<u64>,
     /// Run only these phases (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "PHASES")]
     only: Vec<Phase>,
@@ -248,13 +253,14 @@ pub(crate) async fn run(args: BenchArgs, ctx: &Context) -> Result<ExitCode, CliE
     let started_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64);
     let output = args.output.unwrap_or_else(|| PathBuf::from(format!("wrenn-bench-{}.json", started_ms / 1000)));
     check_template(&ctx.client, &args.template).await?;
-    let tracker = Tracker::new(ctx.client.clone(), format!("{started_ms:x}-{}", std::process::id()));
+    let tracker = Tracker::new(ctx.client.clone(), format!("{started_ms:x}-{}", std::process::id()), args.memory);
     let mut interrupts = Interrupts::install()?;
     let mut report = Report {
         tool: "wrenn bench",
         version: env!("CARGO_PKG_VERSION"),
         server: ctx.client.base_url().to_string(),
         template: args.template.clone(),
+        memory_mb: args.memory,
         run_id: tracker.run_id().to_owned(),
         started_unix_ms: started_ms,
         started_at: humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(started_ms)).to_string(),

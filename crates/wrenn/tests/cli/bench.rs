@@ -35,7 +35,7 @@ fn a_quick_run_reports_every_sample(node: &Node) {
     let file = dir.path().join("b.json");
     let output = node
         .wrenn()
-        .args(["bench", "--quick", "--json", "--output"])
+        .args(["bench", "--quick", "--memory", "128", "--json", "--output"])
         .arg(&file)
         .timeout(QUICK_RUN_LIMIT)
         .output()
@@ -45,6 +45,8 @@ fn a_quick_run_reports_every_sample(node: &Node) {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
         panic!("stdout is not one JSON document ({err}): {}", String::from_utf8_lossy(&output.stdout))
     });
+
+    assert_eq!(report["memory_mb"], 128, "the capsules' memory limit is recorded");
 
     let expected = [
         ("tti_sequential", 3),

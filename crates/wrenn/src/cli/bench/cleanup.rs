@@ -29,6 +29,8 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 pub(crate) struct Tracker {
     client: Client,
     run_id: String,
+    /// The memory limit asked for every capsule (`None`: the server's default).
+    memory_mb: Option<u64>,
     ids: Mutex<TrackedIds>,
 }
 
@@ -41,8 +43,8 @@ struct TrackedIds {
 }
 
 impl Tracker {
-    pub(crate) fn new(client: Client, run_id: String) -> Tracker {
-        Tracker { client, run_id, ids: Mutex::new(TrackedIds::default()) }
+    pub(crate) fn new(client: Client, run_id: String, memory_mb: Option<u64>) -> Tracker {
+        Tracker { client, run_id, memory_mb, ids: Mutex::new(TrackedIds::default()) }
     }
 
     /// The id this run's capsules are labelled with.
@@ -53,7 +55,8 @@ impl Tracker {
     /// Creates a capsule from `template`, labelled with this run and
     /// tracked as soon as its id is known.
     pub(crate) async fn create(&self, template: &str) -> Result<String, Error> {
-        let spec = CreateCapsule::new().template(template).label(RUN_LABEL, self.run_id.as_str());
+        let mut spec = CreateCapsule::new().template(template).label(RUN_LABEL, self.run_id.as_str());
+        spec.memory_mb = self.memory_mb;
         let capsule = self.client.capsules().create(&spec).await?;
         self.lock().live.insert(capsule.id.clone());
         Ok(capsule.id)

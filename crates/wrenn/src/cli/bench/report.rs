@@ -135,6 +135,8 @@ pub(crate) struct Report {
     /// The server's base URL.
     pub(crate) server: String,
     pub(crate) template: String,
+    /// The memory limit asked for each capsule (`None`: the server's default).
+    pub(crate) memory_mb: Option<u64>,
     /// The value of the `wrenn-bench` label on this run's capsules.
     pub(crate) run_id: String,
     pub(crate) started_unix_ms: u64,
@@ -262,6 +264,7 @@ mod tests {
             version: "0",
             server: "http://127.0.0.1:8080/".into(),
             template: "minimal".into(),
+            memory_mb: None,
             run_id: "r".into(),
             started_unix_ms: 0,
             started_at: "1970-01-01T00:00:00.000Z".into(),
