@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use wrenn_client::CapsuleStatus;
 
-use crate::cli::bench::probe::{self, READY_LIMIT, message, ms};
+use crate::cli::bench::probe::{self, READY_LIMIT, STATUS_POLL, message, ms};
 use crate::cli::bench::report::{Metric, Report};
 use crate::cli::bench::{Bench, Phase};
 
@@ -53,19 +53,21 @@ pub(crate) async fn run(bench: &Bench<'_>, report: &mut Report) {
 }
 
 async fn timed_pause(bench: &Bench<'_>, id: &str) -> Result<f64, String> {
-    let started = Instant::now();
-    let answer = bench.client.capsules().pause(id).await.map_err(message)?;
-    if answer.status != CapsuleStatus::Paused {
-        probe::wait_status(bench.client, id, &CapsuleStatus::Paused, READY_LIMIT).await?;
-    }
-    Ok(ms(started.elapsed()))
+    timed_change(bench, id, CapsuleStatus::Paused).await
 }
 
 async fn timed_resume(bench: &Bench<'_>, id: &str) -> Result<f64, String> {
+    timed_change(bench, id, CapsuleStatus::Running).await
+}
+
+/// From the pause or resume call (by `target`) until the capsule is in
+/// `target`; the server may already answer with it.
+async fn timed_change(bench: &Bench<'_>, id: &str, target: CapsuleStatus) -> Result<f64, String> {
+    let capsules = bench.client.capsules();
     let started = Instant::now();
-    let answer = bench.client.capsules().resume(id).await.map_err(message)?;
-    if answer.status != CapsuleStatus::Running {
-        probe::wait_status(bench.client, id, &CapsuleStatus::Running, READY_LIMIT).await?;
+    let answer = if target == CapsuleStatus::Paused { capsules.pause(id).await } else { capsules.resume(id).await };
+    if answer.map_err(message)?.status != target {
+        capsules.wait_for_every(id, target, READY_LIMIT, STATUS_POLL).await.map_err(message)?;
     }
     Ok(ms(started.elapsed()))
 }

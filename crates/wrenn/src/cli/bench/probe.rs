@@ -3,8 +3,9 @@
 //! reach a state. A failure is a one-line message, because a failed
 //! sample is counted and reported, not raised.
 //!
-//! States are polled every [`STATUS_POLL`] (not the SDK's 100 ms), so the
-//! pause and resume latencies are resolved to a few milliseconds.
+//! States are polled every [`STATUS_POLL`] (through the SDK's
+//! `wait_for_every`, not its 100 ms default), so the pause and resume
+//! latencies are resolved to a few milliseconds.
 
 use std::time::{Duration, Instant};
 
@@ -63,31 +64,6 @@ pub(crate) async fn exec_until_ok(client: &Client, id: &str, limit: Duration) ->
             return Err(format!("{id} answered no command within {limit:?}: {error}"));
         }
         tokio::time::sleep(RETRY_PAUSE).await;
-    }
-}
-
-/// Polls until the capsule is in `target`, or fails when it settles
-/// elsewhere or `limit` passes.
-pub(crate) async fn wait_status(
-    client: &Client,
-    id: &str,
-    target: &CapsuleStatus,
-    limit: Duration,
-) -> Result<(), String> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let capsule = client.capsules().get(id).await.map_err(message)?;
-        if capsule.status == *target {
-            return Ok(());
-        }
-        if capsule.status.is_settled() {
-            let why = if capsule.reason.is_empty() { String::new() } else { format!(": {}", capsule.reason) };
-            return Err(format!("{id} is {} while waiting for {target}{why}", capsule.status));
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("{id} is still {} after {limit:?} waiting for {target}", capsule.status));
-        }
-        tokio::time::sleep(STATUS_POLL).await;
     }
 }
 
